@@ -1,1 +1,114 @@
-//! placeholder
+//! Kubernetes-compatible HTTPS API surface for Skiff.
+
+pub mod admission;
+pub mod auth;
+pub mod bootstrap;
+pub mod discovery;
+pub mod error;
+pub mod handlers;
+pub mod meta;
+pub mod namespace_finalizer;
+pub mod negotiate;
+pub mod pki;
+pub mod registry;
+pub mod request;
+pub mod server;
+pub mod system;
+
+use registry::Registry;
+use skiff_store::Store;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Shared state of a running API server.
+pub struct Api {
+    /// Objects in the store.
+    pub registry: Registry,
+    /// Serializes Service IP and port allocation.
+    pub service_alloc: tokio::sync::Mutex<()>,
+    /// `host:port` clients reach the server at.
+    pub server_address: String,
+    ready: AtomicBool,
+}
+
+impl Api {
+    /// Whether start-up has finished.
+    pub fn ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+}
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Folder for the store, certificates, kubeconfig and token.
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    pub bind_address: IpAddr,
+    /// HTTPS port (0 picks a free one).
+    pub https_port: u16,
+    /// Extra names or IPs for the serving certificate.
+    pub tls_sans: Vec<String>,
+}
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data folder could not be prepared.
+    #[error("data dir {0}: {1}")]
+    DataDir(PathBuf, #[source] std::io::Error),
+    /// The store could not be opened.
+    #[error("store: {0}")]
+    Store(#[from] skiff_store::Error),
+    /// Credentials could not be created or loaded.
+    #[error("credentials: {0}")]
+    Pki(#[from] pki::Error),
+    /// TLS could not be configured.
+    #[error("tls: {0}")]
+    Tls(#[from] server::Error),
+    /// The listener could not be bound.
+    #[error("listen on {0}: {1}")]
+    Listen(SocketAddr, #[source] std::io::Error),
+    /// Bootstrap objects could not be written.
+    #[error("bootstrap: {0}")]
+    Bootstrap(String),
+}
+
+/// A started server.
+pub struct Running {
+    /// The address it listens on.
+    pub local_addr: SocketAddr,
+    /// Path of the admin kubeconfig.
+    pub kubeconfig: PathBuf,
+    /// Shared state.
+    pub api: Arc<Api>,
+}
+
+/// Opens the store, prepares credentials, binds the port and starts serving.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    let dir = &config.data_dir;
+    let server_dir = dir.join("server");
+    std::fs::create_dir_all(server_dir.join("db")).map_err(|e| StartError::DataDir(server_dir.clone(), e))?;
+    let store: Arc<dyn Store> = skiff_store::SqliteStore::open(&server_dir.join("db").join("state.db"), Default::default())?;
+    let addr = SocketAddr::new(config.bind_address, config.https_port);
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| StartError::Listen(addr, e))?;
+    let local_addr = listener.local_addr().map_err(|e| StartError::Listen(addr, e))?;
+    let mut sans = config.tls_sans.clone();
+    sans.push(config.bind_address.to_string());
+    let creds = pki::load_or_create(&server_dir.join("tls"), &dir.join("node-token"), &pki::serving_names(&sans))?;
+    let host = if config.bind_address.is_unspecified() { "127.0.0.1".to_string() } else { config.bind_address.to_string() };
+    let host = if host.contains(':') { format!("[{host}]") } else { host };
+    let server_address = format!("{host}:{}", local_addr.port());
+    let kubeconfig = dir.join("kubeconfig.yaml");
+    pki::write_private(&kubeconfig, &pki::admin_kubeconfig(&creds, &format!("https://{server_address}")), 0o600)?;
+    let tls = server::tls_config(&creds.ca_cert_pem, &creds.serving_cert_pem, &creds.serving_key_pem)?;
+    let registry = Registry { store };
+    let api = Arc::new(Api { registry: registry.clone(), service_alloc: Default::default(), server_address, ready: AtomicBool::new(false) });
+    tokio::spawn(server::serve(listener, tls, api.clone()));
+    bootstrap::ensure_defaults(&registry).await.map_err(|e| StartError::Bootstrap(e.message))?;
+    tokio::spawn(namespace_finalizer::run(registry));
+    api.ready.store(true, Ordering::Release);
+    Ok(Running { local_addr, kubeconfig, api })
+}

@@ -1,1 +1,108 @@
-fn main() {}
+//! The one Skiff binary: `skiff server`, `skiff bench`, …
+
+mod bench;
+mod client;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// Skiff: a container orchestrator that speaks the Kubernetes API.
+#[derive(Parser)]
+#[command(name = "skiff", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the control plane (API server on a durable store).
+    Server(ServerArgs),
+    /// Prints performance numbers.
+    Bench {
+        #[command(subcommand)]
+        what: bench::Bench,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServerArgs {
+    /// Folder for the datastore, certificates, kubeconfig.yaml and node-token.
+    #[arg(long, env = "SKIFF_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address the API server listens on.
+    #[arg(long, default_value = "0.0.0.0")]
+    bind_address: IpAddr,
+    /// HTTPS port of the API server.
+    #[arg(long, default_value_t = 6443)]
+    https_port: u16,
+    /// Extra hostnames or IPs for the serving certificate.
+    #[arg(long = "tls-san")]
+    tls_san: Vec<String>,
+    /// Runs no node agent in this process (the only mode until the node agent lands).
+    #[arg(long)]
+    disable_agent: bool,
+}
+
+/// The default data folder: /var/lib/skiff for root, else $XDG_DATA_HOME/skiff.
+fn default_data_dir() -> PathBuf {
+    if is_root() {
+        return PathBuf::from("/var/lib/skiff");
+    }
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(x).join("skiff");
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    home.join(".local/share/skiff")
+}
+
+fn is_root() -> bool {
+    std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false)
+}
+
+async fn server(args: ServerArgs) -> Result<()> {
+    let started = std::time::Instant::now();
+    let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
+    if !args.disable_agent {
+        tracing::warn!("the node agent is not available yet; running the control plane only (as with --disable-agent)");
+    }
+    let running = skiff_apiserver::start(skiff_apiserver::Config {
+        data_dir: data_dir.clone(),
+        bind_address: args.bind_address,
+        https_port: args.https_port,
+        tls_sans: args.tls_san,
+    })
+    .await
+    .with_context(|| format!("starting the API server in {}", data_dir.display()))?;
+    tracing::info!(
+        "skiff server ready on https://{} in {} ms; kubeconfig: {}",
+        running.local_addr,
+        started.elapsed().as_millis(),
+        running.kubeconfig.display()
+    );
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SKIFF_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        match cli.command {
+            Command::Server(args) => server(args).await,
+            Command::Bench { what } => bench::run(what).await,
+        }
+    })
+}

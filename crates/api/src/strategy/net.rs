@@ -1,0 +1,64 @@
+//! IP address rules for endpoints and external IPs: no unspecified, loopback or link-local addresses.
+
+use super::names::parse_ip;
+use super::value::{Errs, Path};
+use crate::FieldError;
+use serde_json::json;
+use std::net::IpAddr;
+
+/// Rejects addresses that make no sense as endpoints (upstream `ValidateNonSpecialIP`).
+pub fn non_special_ip(addr: &str, path: &Path, errs: &mut Errs) {
+    let Some(ip) = parse_ip(addr) else {
+        errs.push(FieldError::invalid(path, json!(addr), "must be a valid IP address"));
+        return;
+    };
+    let v = json!(addr);
+    if ip.is_unspecified() {
+        errs.push(FieldError::invalid(path, v.clone(), format!("may not be unspecified ({addr})")));
+    }
+    if ip.is_loopback() {
+        errs.push(FieldError::invalid(path, v.clone(), "may not be in the loopback range (127.0.0.0/8, ::1/128)"));
+    }
+    let (link_local, link_local_multicast) = match ip {
+        IpAddr::V4(a) => (a.is_link_local(), a.octets()[..3] == [224, 0, 0]),
+        IpAddr::V6(a) => ((a.segments()[0] & 0xffc0) == 0xfe80, (a.segments()[0] & 0xff0f) == 0xff02),
+    };
+    if link_local {
+        errs.push(FieldError::invalid(path, v.clone(), "may not be in the link-local range (169.254.0.0/16, fe80::/10)"));
+    }
+    if link_local_multicast {
+        errs.push(FieldError::invalid(path, v, "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"));
+    }
+}
+
+/// Whether the string is an IPv6 address.
+pub fn is_ipv6(addr: &str) -> bool {
+    matches!(parse_ip(addr), Some(IpAddr::V6(_)))
+}
+
+/// Whether the string is an IPv4 address.
+pub fn is_ipv4(addr: &str) -> bool {
+    matches!(parse_ip(addr), Some(IpAddr::V4(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errs_of(addr: &str) -> Vec<String> {
+        let mut errs = Errs::new();
+        non_special_ip(addr, &Path::new("ip"), &mut errs);
+        errs.into_iter().map(|e| e.detail).collect()
+    }
+
+    #[test]
+    fn special_addresses_are_rejected() {
+        assert!(errs_of("10.42.0.7").is_empty());
+        assert_eq!(errs_of("0.0.0.0"), vec!["may not be unspecified (0.0.0.0)"]);
+        assert_eq!(errs_of("127.0.0.1"), vec!["may not be in the loopback range (127.0.0.0/8, ::1/128)"]);
+        assert_eq!(errs_of("169.254.1.1"), vec!["may not be in the link-local range (169.254.0.0/16, fe80::/10)"]);
+        assert_eq!(errs_of("fe80::1"), vec!["may not be in the link-local range (169.254.0.0/16, fe80::/10)"]);
+        assert_eq!(errs_of("224.0.0.5").len(), 1);
+        assert!(is_ipv6("::1") && is_ipv4("1.2.3.4") && !is_ipv4("x"));
+    }
+}

@@ -1,0 +1,53 @@
+//! Objects every cluster starts with: system namespaces and the `kubernetes` Service.
+
+use crate::registry::Registry;
+use crate::error::ApiResult;
+use serde_json::json;
+use skiff_api::{catalogue, strategy};
+
+/// Namespaces that exist from the start.
+pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// Creates the system namespaces and the `kubernetes` Service if they are missing.
+pub async fn ensure_defaults(reg: &Registry) -> ApiResult<()> {
+    let ns_rt = catalogue::find("", "v1", "namespaces").expect("namespaces are in the catalogue");
+    for name in SYSTEM_NAMESPACES {
+        if reg.get_opt(ns_rt, None, name).await?.is_some() {
+            continue;
+        }
+        let mut obj = json!({
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": { "name": name, "labels": { "kubernetes.io/metadata.name": name } },
+        });
+        crate::meta::prepare_create(&mut obj)?;
+        strategy::default(ns_rt, &mut obj);
+        strategy::prepare_for_create(ns_rt, &mut obj);
+        match reg.create(ns_rt, None, name, &obj).await {
+            Ok(_) => {}
+            Err(e) if e.code == 409 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let svc_rt = catalogue::find("", "v1", "services").expect("services are in the catalogue");
+    if reg.get_opt(svc_rt, Some("default"), "kubernetes").await?.is_none() {
+        let mut svc = json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": { "name": "kubernetes", "namespace": "default",
+                          "labels": { "component": "apiserver", "provider": "kubernetes" } },
+            "spec": {
+                "type": "ClusterIP", "clusterIP": "10.43.0.1", "clusterIPs": ["10.43.0.1"],
+                "ports": [{ "name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443 }],
+                "sessionAffinity": "None",
+            },
+        });
+        crate::meta::prepare_create(&mut svc)?;
+        strategy::default(svc_rt, &mut svc);
+        strategy::prepare_for_create(svc_rt, &mut svc);
+        match reg.create(svc_rt, Some("default"), "kubernetes", &svc).await {
+            Ok(_) => {}
+            Err(e) if e.code == 409 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,313 @@
+//! POST, PUT and PATCH: decoding, defaulting, validation, admission and compare-and-swap.
+
+use super::Ctx;
+use crate::admission;
+use crate::error::{ApiError, ApiResult};
+use crate::meta;
+use crate::negotiate::{self, json_response};
+use crate::registry::{self, encode, resource_version};
+use crate::request::FieldValidation;
+use axum::http::{header, HeaderValue};
+use axum::response::Response;
+use serde_json::Value;
+use skiff_api::{schema, strategic, strategy, ResourceType};
+use skiff_store::Revision;
+
+/// Which part of an object an update writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The main resource.
+    Main,
+    /// The `/status` subresource.
+    Status,
+    /// A system write (binding, finalize) that skips the kind's update strategy.
+    Unchecked,
+}
+
+/// Checks a body for unknown fields under the request's `fieldValidation`.
+pub fn check_fields(ctx: &Ctx, rt: &ResourceType, obj: &Value) -> ApiResult<Vec<String>> {
+    let mode = FieldValidation::from_query(&ctx.query)?;
+    if mode == FieldValidation::Ignore {
+        return Ok(Vec::new());
+    }
+    let unknown = schema::unknown_fields(rt, obj);
+    if unknown.is_empty() {
+        return Ok(Vec::new());
+    }
+    let msgs: Vec<String> = unknown.iter().map(|f| format!("unknown field {f:?}")).collect();
+    match mode {
+        FieldValidation::Strict => Err(ApiError::bad_request(format!("strict decoding error: {}", msgs.join(", ")))),
+        _ => Ok(msgs),
+    }
+}
+
+/// Adds `Warning` headers for accepted-with-warnings requests.
+pub fn with_warnings(mut resp: Response, warnings: &[String]) -> Response {
+    for w in warnings {
+        let text = format!("299 - {w:?}");
+        if let Ok(v) = HeaderValue::from_str(&text) {
+            resp.headers_mut().append(header::WARNING, v);
+        }
+    }
+    resp
+}
+
+/// Field manager and operation for managedFields.
+fn manager(ctx: &Ctx) -> String {
+    let ua = ctx.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    meta::manager_name(ctx.query.get("fieldManager"), ua)
+}
+
+/// POST of a new object.
+pub async fn create(ctx: &Ctx, body: Value) -> ApiResult<Response> {
+    let rt = ctx.target.rt;
+    let dry_run = ctx.query.dry_run()?;
+    let mut obj = body;
+    meta::check_type(rt, &mut obj)?;
+    let warnings = check_fields(ctx, rt, &obj)?;
+    meta::check_namespace(rt, &mut obj, ctx.target.namespace.as_deref())?;
+    meta::prepare_create(&mut obj)?;
+    let obj = create_prepared(ctx, obj, dry_run, &manager(ctx), "Update").await?;
+    Ok(with_warnings(json_response(201, &obj), &warnings))
+}
+
+/// Defaults, validates, admits and stores a new object whose metadata is prepared.
+pub async fn create_prepared(ctx: &Ctx, mut obj: Value, dry_run: bool, manager: &str, operation: &str) -> ApiResult<Value> {
+    let rt = ctx.target.rt;
+    let ns = ctx.target.namespace.as_deref();
+    admission::namespace_lifecycle(&ctx.api, rt, ns, meta::name(&obj)).await?;
+    strategy::default(rt, &mut obj);
+    strategy::prepare_for_create(rt, &mut obj);
+    let errs = strategy::validate(rt, &obj);
+    if !errs.is_empty() {
+        return Err(ApiError::invalid(rt, meta::name(&obj), &errs));
+    }
+    meta::record_manager(&mut obj, None, manager, operation, &rt.api_version());
+    let name = meta::name(&obj).to_string();
+    if rt.kind == "Service" && rt.group.is_empty() {
+        return admission::create_service(&ctx.api, ns, &name, obj, dry_run).await;
+    }
+    admission::validate_create(&ctx.api, rt, &obj).await?;
+    if dry_run {
+        return Ok(obj);
+    }
+    ctx.api.registry.create(rt, ns, &name, &obj).await
+}
+
+/// How an update computes the new object from the stored one.
+pub enum Change<'a> {
+    /// PUT: the body replaces the object.
+    Replace(&'a Value),
+    /// PATCH: the body is applied to the stored object.
+    Patch(&'a str, &'a Value),
+}
+
+/// Outcome of an update.
+pub struct Updated {
+    /// The object as stored (or as it would be, for dry runs).
+    pub obj: Value,
+    /// Whether it was created (PUT of a missing object where allowed).
+    pub created: bool,
+}
+
+/// Reads, changes and compare-and-swaps an object until it lands or a precondition fails.
+pub async fn update(ctx: &Ctx, name: &str, change: Change<'_>, part: Part) -> ApiResult<Updated> {
+    let rt = ctx.target.rt;
+    let ns = ctx.target.namespace.as_deref();
+    let dry_run = ctx.query.dry_run()?;
+    let manager = manager(ctx);
+    let reg = &ctx.api.registry;
+    loop {
+        let Some((old, old_rev)) = reg.get_opt(rt, ns, name).await? else {
+            return match change {
+                Change::Patch("application/apply-patch+yaml", body) => {
+                    let mut obj = body.clone();
+                    meta::check_type(rt, &mut obj)?;
+                    meta::check_namespace(rt, &mut obj, ns)?;
+                    meta::prepare_create(&mut obj)?;
+                    let obj = create_prepared(ctx, obj, dry_run, &manager, "Apply").await?;
+                    Ok(Updated { obj, created: true })
+                }
+                Change::Replace(body) if allow_create_on_update(rt) => {
+                    let mut obj = body.clone();
+                    meta::prepare_create(&mut obj)?;
+                    let obj = create_prepared(ctx, obj, dry_run, &manager, "Update").await?;
+                    Ok(Updated { obj, created: true })
+                }
+                _ => Err(ApiError::not_found(rt, name)),
+            };
+        };
+        let (mut new, precondition) = match change {
+            Change::Replace(body) => {
+                let mut new = body.clone();
+                let pre = resource_version(&new)?;
+                if let Some(uid) = meta::meta_str(&new, "uid").filter(|u| !u.is_empty()) {
+                    let old_uid = meta::meta_str(&old, "uid").unwrap_or("");
+                    if uid != old_uid {
+                        return Err(ApiError::conflict_because(rt, name, &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {old_uid}")));
+                    }
+                }
+                meta::check_namespace(rt, &mut new, ns)?;
+                (new, pre)
+            }
+            Change::Patch(kind, patch) => {
+                let new = apply_patch(rt, kind, &old, patch)?;
+                let pre = resource_version(&new)?.filter(|r| *r != old_rev);
+                (new, pre)
+            }
+        };
+        if let Some(pre) = precondition {
+            if pre != old_rev {
+                return Err(ApiError::conflict(rt, name));
+            }
+        }
+        meta::check_type(rt, &mut new)?;
+        if meta::name(&new) != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({}) does not match the name on the URL ({name})",
+                meta::name(&new)
+            )));
+        }
+        meta::keep_system_fields(&mut new, &old)?;
+        match part {
+            Part::Main => {
+                strategy::default(rt, &mut new);
+                strategy::prepare_for_update(rt, &mut new, &old);
+            }
+            Part::Status => strategy::prepare_for_status_update(rt, &mut new, &old),
+            Part::Unchecked => {}
+        }
+        if part != Part::Unchecked {
+            admission::mutate_update(&ctx.api, rt, &mut new, &old).await?;
+            let errs = strategy::validate_update(rt, &new, &old);
+            if !errs.is_empty() {
+                return Err(ApiError::invalid(rt, name, &errs));
+            }
+        }
+        registry::set_resource_version(&mut new, old_rev);
+        if same_object(&new, &old) {
+            return Ok(Updated { obj: old, created: false });
+        }
+        let operation = matches!(change, Change::Patch("application/apply-patch+yaml", _)).then_some("Apply").unwrap_or("Update");
+        meta::record_manager(&mut new, Some(&old), &manager, operation, &rt.api_version());
+        admission::validate_update(&ctx.api, rt, &new, &old).await?;
+        if dry_run {
+            return Ok(Updated { obj: new, created: false });
+        }
+        if finalized(&new) {
+            return match reg.store.delete(&registry::key(rt, ns, name), Some(old_rev)).await {
+                Ok(kv) => Ok(Updated { obj: registry::decode(&kv)?, created: false }),
+                Err(skiff_store::Error::Conflict { .. }) => continue,
+                Err(skiff_store::Error::NotFound) => Err(ApiError::not_found(rt, name)),
+                Err(e) => Err(e.into()),
+            };
+        }
+        match write(ctx, rt, name, &new, old_rev).await {
+            Ok(obj) => return Ok(Updated { obj, created: false }),
+            Err(WriteError::Conflict) if precondition.is_some() => return Err(ApiError::conflict(rt, name)),
+            Err(WriteError::Conflict) => continue,
+            Err(WriteError::Api(e)) => return Err(e),
+        }
+    }
+}
+
+enum WriteError {
+    Conflict,
+    Api(ApiError),
+}
+
+async fn write(ctx: &Ctx, rt: &ResourceType, name: &str, obj: &Value, rev: Revision) -> Result<Value, WriteError> {
+    let key = registry::key(rt, ctx.target.namespace.as_deref(), name);
+    match ctx.api.registry.store.update(&key, encode(obj), rev).await {
+        Ok(kv) => registry::decode(&kv).map_err(WriteError::Api),
+        Err(skiff_store::Error::Conflict { .. }) => Err(WriteError::Conflict),
+        Err(skiff_store::Error::NotFound) => Err(WriteError::Api(ApiError::not_found(rt, name))),
+        Err(e) => Err(WriteError::Api(e.into())),
+    }
+}
+
+/// Whether an object being deleted has lost its last finalizer.
+fn finalized(obj: &Value) -> bool {
+    obj.pointer("/metadata/deletionTimestamp").is_some_and(|v| !v.is_null()) && !super::delete::has_finalizers(obj)
+}
+
+/// Whether an update changes nothing but bookkeeping.
+fn same_object(new: &Value, old: &Value) -> bool {
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.remove("managedFields");
+            m.remove("resourceVersion");
+        }
+        v
+    };
+    strip(new) == strip(old)
+}
+
+/// Kinds whose PUT creates a missing object, as upstream allows.
+fn allow_create_on_update(rt: &ResourceType) -> bool {
+    rt.group.is_empty() && matches!(rt.kind, "Endpoints" | "Event" | "LimitRange")
+        || matches!(rt.kind, "Lease" | "EndpointSlice")
+}
+
+/// Applies a patch of the given media type to an object.
+pub fn apply_patch(rt: &ResourceType, content_type: &str, old: &Value, patch: &Value) -> ApiResult<Value> {
+    match content_type {
+        "application/json-patch+json" => {
+            let ops: json_patch::Patch = serde_json::from_value(patch.clone())
+                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            let mut doc = old.clone();
+            json_patch::patch(&mut doc, &ops).map_err(|e| ApiError::new(422, "Invalid", format!("the server rejected our request due to an error in our request: {e}")))?;
+            Ok(doc)
+        }
+        "application/merge-patch+json" => {
+            let mut doc = old.clone();
+            json_patch::merge(&mut doc, patch);
+            Ok(doc)
+        }
+        "application/strategic-merge-patch+json" | "application/apply-patch+yaml" => {
+            strategic::apply(rt, old, patch).map_err(|e| ApiError::new(422, "Invalid", e.to_string()))
+        }
+        other => Err(ApiError::unsupported_media_type(other)),
+    }
+}
+
+/// Decodes a PATCH body: a JSON array for JSON patch, a JSON/YAML object otherwise.
+pub fn decode_patch(content_type: &str, body: &[u8]) -> ApiResult<Value> {
+    match content_type {
+        "application/json-patch+json" => {
+            let v: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            if !v.is_array() {
+                return Err(ApiError::bad_request("error decoding patch: a JSON patch must be an array"));
+            }
+            Ok(v)
+        }
+        "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
+            let v: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            if !v.is_object() {
+                return Err(ApiError::bad_request("error decoding patch: the patch must be a JSON object"));
+            }
+            Ok(v)
+        }
+        "application/apply-patch+yaml" => negotiate::decode_body(Some("application/yaml"), body),
+        other => Err(ApiError::unsupported_media_type(other)),
+    }
+}
+
+/// PUT of an object.
+pub async fn replace(ctx: &Ctx, name: &str, body: Value, part: Part) -> ApiResult<Response> {
+    let warnings = check_fields(ctx, ctx.target.rt, &body)?;
+    let up = update(ctx, name, Change::Replace(&body), part).await?;
+    Ok(with_warnings(json_response(if up.created { 201 } else { 200 }, &up.obj), &warnings))
+}
+
+/// PATCH of an object.
+pub async fn patch(ctx: &Ctx, name: &str, content_type: &str, body: &[u8], part: Part) -> ApiResult<Response> {
+    let patch = decode_patch(content_type, body)?;
+    if content_type == "application/apply-patch+yaml" && ctx.query.get("fieldManager").is_none() {
+        return Err(ApiError::new(422, "Invalid", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"));
+    }
+    let up = update(ctx, name, Change::Patch(content_type, &patch), part).await?;
+    let warnings = check_fields(ctx, ctx.target.rt, &up.obj)?;
+    Ok(with_warnings(json_response(if up.created { 201 } else { 200 }, &up.obj), &warnings))
+}

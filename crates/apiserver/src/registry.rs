@@ -1,0 +1,100 @@
+//! Objects in the store: keys, encoding, and the read paths every handler shares.
+
+use crate::error::{ApiError, ApiResult};
+use serde_json::Value;
+use skiff_api::ResourceType;
+use skiff_store::{KeyValue, Revision, Store};
+use std::sync::Arc;
+
+/// Where objects of every kind live in the store.
+#[derive(Clone)]
+pub struct Registry {
+    /// The backing store.
+    pub store: Arc<dyn Store>,
+}
+
+/// The store key of one object.
+pub fn key(rt: &ResourceType, namespace: Option<&str>, name: &str) -> String {
+    match namespace {
+        Some(ns) if rt.namespaced => format!("/registry/{}/{ns}/{name}", rt.group_resource()),
+        _ => format!("/registry/{}/{name}", rt.group_resource()),
+    }
+}
+
+/// The store prefix of a collection (all namespaces when `namespace` is None).
+pub fn prefix(rt: &ResourceType, namespace: Option<&str>) -> String {
+    match namespace {
+        Some(ns) if rt.namespaced => format!("/registry/{}/{ns}/", rt.group_resource()),
+        _ => format!("/registry/{}/", rt.group_resource()),
+    }
+}
+
+/// Serializes an object for storage: resourceVersion is the store's, not the object's.
+pub fn encode(obj: &Value) -> Vec<u8> {
+    let mut obj = obj.clone();
+    if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("resourceVersion");
+    }
+    serde_json::to_vec(&obj).unwrap_or_default()
+}
+
+/// Decodes a stored object and stamps its resourceVersion.
+pub fn decode(kv: &KeyValue) -> ApiResult<Value> {
+    let mut obj: Value = serde_json::from_slice(&kv.value)
+        .map_err(|e| ApiError::internal(format!("stored object {} is corrupt: {e}", kv.key)))?;
+    set_resource_version(&mut obj, kv.mod_revision);
+    Ok(obj)
+}
+
+/// Sets `metadata.resourceVersion`.
+pub fn set_resource_version(obj: &mut Value, rev: Revision) {
+    if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.insert("resourceVersion".into(), Value::String(rev.to_string()));
+    }
+}
+
+/// An object's `metadata.resourceVersion` as a revision, if set; 400 when malformed.
+pub fn resource_version(obj: &Value) -> ApiResult<Option<Revision>> {
+    match obj.pointer("/metadata/resourceVersion") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => parse_rv(s).map(Some),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "metadata.resourceVersion must be a string, got {other}"
+        ))),
+    }
+}
+
+/// Parses a resourceVersion string; 400 when it is not one of ours.
+pub fn parse_rv(s: &str) -> ApiResult<Revision> {
+    s.parse::<Revision>()
+        .ok()
+        .filter(|r| *r >= 0)
+        .ok_or_else(|| ApiError::bad_request(format!("invalid resource version: {s:?}")))
+}
+
+impl Registry {
+    /// Reads one object with its revision, if present.
+    pub async fn get_opt(&self, rt: &ResourceType, ns: Option<&str>, name: &str) -> ApiResult<Option<(Value, Revision)>> {
+        match self.store.get(&key(rt, ns, name)).await? {
+            None => Ok(None),
+            Some(kv) => Ok(Some((decode(&kv)?, kv.mod_revision))),
+        }
+    }
+
+    /// Reads one object; 404 when absent.
+    pub async fn get(&self, rt: &ResourceType, ns: Option<&str>, name: &str) -> ApiResult<(Value, Revision)> {
+        self.get_opt(rt, ns, name)
+            .await?
+            .ok_or_else(|| ApiError::not_found(rt, name))
+    }
+
+    /// Stores a new object; 409 when the name is taken.
+    pub async fn create(&self, rt: &ResourceType, ns: Option<&str>, name: &str, obj: &Value) -> ApiResult<Value> {
+        match self.store.create(&key(rt, ns, name), encode(obj)).await {
+            Ok(kv) => decode(&kv),
+            Err(skiff_store::Error::AlreadyExists) => Err(ApiError::already_exists(rt, name)),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
