@@ -13,7 +13,9 @@ use skiff_store::{SqliteOptions, SqliteStore, Store};
 
 fn arg<T: std::str::FromStr>(n: usize, default: T) -> anyhow::Result<T> {
     match std::env::args().nth(n) {
-        Some(text) => text.parse().map_err(|_| anyhow::anyhow!("bad argument {n}: {text}")),
+        Some(text) => text
+            .parse()
+            .map_err(|_| anyhow::anyhow!("bad argument {n}: {text}")),
         None => Ok(default),
     }
 }

@@ -2,6 +2,7 @@
 //! and in-process push-based watches.
 
 mod apply;
+mod checkpoint;
 mod compact;
 mod error;
 mod hub;
@@ -70,7 +71,7 @@ impl SqliteStore {
             compacted: AtomicI64::new(meta.compacted),
             closed: AtomicBool::new(false),
         });
-        let writer = WriterHandle::spawn(conn, meta, Arc::clone(&shared), &opts)?;
+        let writer = WriterHandle::spawn(path, conn, meta, Arc::clone(&shared), &opts)?;
         tracing::debug!(path = %path.display(), revision = meta.current, "opened sqlite store");
         Ok(Arc::new(SqliteStore {
             shared,

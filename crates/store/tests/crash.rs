@@ -52,12 +52,21 @@ fn crash_child() -> anyhow::Result<()> {
 /// Runs one child until it has acknowledged enough writes, kills it, and returns every ack.
 fn run_and_kill(path: &Path) -> anyhow::Result<HashMap<String, i64>> {
     let mut child = Command::new(std::env::current_exe()?)
-        .args(["--exact", "crash_child", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "crash_child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, path)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()?;
-    let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no child stdout"))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no child stdout"))?;
     let (tx, rx) = mpsc::channel();
     let reader = std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -88,7 +97,9 @@ fn run_and_kill(path: &Path) -> anyhow::Result<HashMap<String, i64>> {
     for line in rx {
         record(line);
     }
-    reader.join().map_err(|_| anyhow::anyhow!("reader panicked"))?;
+    reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("reader panicked"))?;
     Ok(acked)
 }
 
@@ -100,19 +111,28 @@ async fn kill9_loses_no_acknowledged_write() -> anyhow::Result<()> {
     for round in 0..3 {
         let path2 = path.clone();
         let acked = tokio::task::spawn_blocking(move || run_and_kill(&path2)).await??;
-        assert!(acked.len() >= ACKS_BEFORE_KILL, "round {round}: {} acks", acked.len());
+        assert!(
+            acked.len() >= ACKS_BEFORE_KILL,
+            "round {round}: {} acks",
+            acked.len()
+        );
         let store = SqliteStore::open(&path, SqliteOptions::default().without_auto_compaction())?;
         let max = acked.values().copied().max().unwrap_or(0);
         assert!(max > floor, "revisions keep increasing across crashes");
         let current = store.current_revision().await?;
-        assert!(current >= max, "round {round}: revision {current} below acked {max}");
+        assert!(
+            current >= max,
+            "round {round}: revision {current} below acked {max}"
+        );
         for (key, rev) in &acked {
             let kv = store.get(key).await?;
             let kv = kv.unwrap_or_else(|| panic!("round {round}: acknowledged {key} lost"));
             assert_eq!(kv.mod_revision, *rev, "{key}");
             assert_eq!(kv.value, vec![b'x'; 300]);
         }
-        let next = store.create(&format!("/registry/crash/after/{round}"), vec![]).await?;
+        let next = store
+            .create(&format!("/registry/crash/after/{round}"), vec![])
+            .await?;
         assert!(next.mod_revision > current);
         floor = next.mod_revision;
         store.close();

@@ -47,24 +47,28 @@ macro_rules! suite {
 
 macro_rules! all_cases {
     ($module:ident, $options:expr) => {
-        suite!($module, $options, [
-            create_get_update_delete,
-            create_existing_key_fails,
-            compare_and_swap_conflicts,
-            concurrent_cas_counter,
-            values_round_trip_byte_for_byte,
-            list_pages_with_limit_and_start_after,
-            list_at_old_revision,
-            prefix_isolation,
-            compaction_keeps_live_values,
-            watch_from_now_sees_only_later_writes,
-            watch_orders_concurrent_writers_without_gaps,
-            watch_resumes_from_past_revision,
-            delete_events_carry_last_value,
-            watch_from_compacted_revision_fails,
-            slow_watcher_gets_every_event,
-            lagging_watcher_never_skips_silently,
-        ]);
+        suite!(
+            $module,
+            $options,
+            [
+                create_get_update_delete,
+                create_existing_key_fails,
+                compare_and_swap_conflicts,
+                concurrent_cas_counter,
+                values_round_trip_byte_for_byte,
+                list_pages_with_limit_and_start_after,
+                list_at_old_revision,
+                prefix_isolation,
+                compaction_keeps_live_values,
+                watch_from_now_sees_only_later_writes,
+                watch_orders_concurrent_writers_without_gaps,
+                watch_resumes_from_past_revision,
+                delete_events_carry_last_value,
+                watch_from_compacted_revision_fails,
+                slow_watcher_gets_every_event,
+                lagging_watcher_never_skips_silently,
+            ]
+        );
     };
 }
 

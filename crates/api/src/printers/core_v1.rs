@@ -1,5 +1,4 @@
-//! Tables for core/v1 cluster objects: Node, Namespace, ConfigMap, Secret, ServiceAccount and
-//! ResourceQuota.
+//! Tables for Nodes, Namespaces, ConfigMaps, Secrets, ServiceAccounts and ResourceQuotas.
 
 use super::format::{age, count_at, list_at, name, or_none, str_at, text};
 use super::{col, wide, Column, Printer, AGE, NAME};

@@ -34,10 +34,8 @@ struct Restarts {
 
 impl Restarts {
     fn add(&mut self, status: &Value) {
-        self.count += status
-            .pointer("/restartCount")
-            .and_then(Value::as_i64)
-            .unwrap_or(0);
+        let count = status.pointer("/restartCount").and_then(Value::as_i64);
+        self.count = self.count.saturating_add(count.unwrap_or(0));
         if let Some(t) = time_at(status, "/lastState/terminated/finishedAt") {
             self.last = Some(self.last.map_or(t, |l| l.max(t)));
         }

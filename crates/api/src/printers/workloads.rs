@@ -1,5 +1,4 @@
-//! Tables for replicated workloads: Deployment, ReplicaSet, ReplicationController, DaemonSet,
-//! StatefulSet, ControllerRevision and PodTemplate.
+//! Tables for replicated workloads, their controller revisions and pod templates.
 
 use super::format::{
     age, container_cells, format_label_selector, format_labels, int_at, list_at, name, str_at, text,

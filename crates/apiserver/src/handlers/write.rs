@@ -58,12 +58,33 @@ fn manager(ctx: &Ctx) -> String {
     meta::manager_name(ctx.query.get("fieldManager"), ua)
 }
 
+/// Converts write-only input fields into their stored form (Secret `stringData` into `data`).
+pub fn convert_incoming(rt: &ResourceType, obj: &mut Value) {
+    if !(rt.group.is_empty() && rt.kind == "Secret") {
+        return;
+    }
+    let Some(o) = obj.as_object_mut() else { return };
+    let Some(Value::Object(string_data)) = o.remove("stringData") else { return };
+    use base64::Engine;
+    let data = o.entry("data").or_insert_with(|| Value::Object(Default::default()));
+    if data.is_null() {
+        *data = Value::Object(Default::default());
+    }
+    if let Some(d) = data.as_object_mut() {
+        for (k, v) in string_data {
+            let text = v.as_str().unwrap_or_default();
+            d.insert(k, Value::String(base64::engine::general_purpose::STANDARD.encode(text)));
+        }
+    }
+}
+
 /// POST of a new object.
 pub async fn create(ctx: &Ctx, body: Value) -> ApiResult<Response> {
     let rt = ctx.target.rt;
     let dry_run = ctx.query.dry_run()?;
     let mut obj = body;
     meta::check_type(rt, &mut obj)?;
+    convert_incoming(rt, &mut obj);
     let warnings = check_fields(ctx, rt, &obj)?;
     meta::check_namespace(rt, &mut obj, ctx.target.namespace.as_deref())?;
     meta::prepare_create(&mut obj)?;
@@ -108,6 +129,8 @@ pub struct Updated {
     pub obj: Value,
     /// Whether it was created (PUT of a missing object where allowed).
     pub created: bool,
+    /// Warnings for fields the schema does not know (fieldValidation=Warn).
+    pub warnings: Vec<String>,
 }
 
 /// Reads, changes and compare-and-swaps an object until it lands or a precondition fails.
@@ -117,6 +140,7 @@ pub async fn update(ctx: &Ctx, name: &str, change: Change<'_>, part: Part) -> Ap
     let dry_run = ctx.query.dry_run()?;
     let manager = manager(ctx);
     let reg = &ctx.api.registry;
+    let mut warnings = Vec::new();
     loop {
         let Some((old, old_rev)) = reg.get_opt(rt, ns, name).await? else {
             return match change {
@@ -126,13 +150,13 @@ pub async fn update(ctx: &Ctx, name: &str, change: Change<'_>, part: Part) -> Ap
                     meta::check_namespace(rt, &mut obj, ns)?;
                     meta::prepare_create(&mut obj)?;
                     let obj = create_prepared(ctx, obj, dry_run, &manager, "Apply").await?;
-                    Ok(Updated { obj, created: true })
+                    Ok(Updated { obj, created: true, warnings: Vec::new() })
                 }
                 Change::Replace(body) if allow_create_on_update(rt) => {
                     let mut obj = body.clone();
                     meta::prepare_create(&mut obj)?;
                     let obj = create_prepared(ctx, obj, dry_run, &manager, "Update").await?;
-                    Ok(Updated { obj, created: true })
+                    Ok(Updated { obj, created: true, warnings: Vec::new() })
                 }
                 _ => Err(ApiError::not_found(rt, name)),
             };
@@ -152,6 +176,7 @@ pub async fn update(ctx: &Ctx, name: &str, change: Change<'_>, part: Part) -> Ap
             }
             Change::Patch(kind, patch) => {
                 let new = apply_patch(rt, kind, &old, patch)?;
+                warnings = check_fields(ctx, rt, &new)?;
                 let pre = resource_version(&new)?.filter(|r| *r != old_rev);
                 (new, pre)
             }
@@ -162,6 +187,7 @@ pub async fn update(ctx: &Ctx, name: &str, change: Change<'_>, part: Part) -> Ap
             }
         }
         meta::check_type(rt, &mut new)?;
+        convert_incoming(rt, &mut new);
         if meta::name(&new) != name {
             return Err(ApiError::bad_request(format!(
                 "the name of the object ({}) does not match the name on the URL ({name})",
@@ -186,24 +212,24 @@ pub async fn update(ctx: &Ctx, name: &str, change: Change<'_>, part: Part) -> Ap
         }
         registry::set_resource_version(&mut new, old_rev);
         if same_object(&new, &old) {
-            return Ok(Updated { obj: old, created: false });
+            return Ok(Updated { obj: old, created: false, warnings });
         }
         let operation = matches!(change, Change::Patch("application/apply-patch+yaml", _)).then_some("Apply").unwrap_or("Update");
         meta::record_manager(&mut new, Some(&old), &manager, operation, &rt.api_version());
         admission::validate_update(&ctx.api, rt, &new, &old).await?;
         if dry_run {
-            return Ok(Updated { obj: new, created: false });
+            return Ok(Updated { obj: new, created: false, warnings });
         }
         if finalized(&new) {
             return match reg.store.delete(&registry::key(rt, ns, name), Some(old_rev)).await {
-                Ok(kv) => Ok(Updated { obj: registry::decode(&kv)?, created: false }),
+                Ok(kv) => Ok(Updated { obj: registry::decode(&kv)?, created: false, warnings }),
                 Err(skiff_store::Error::Conflict { .. }) => continue,
                 Err(skiff_store::Error::NotFound) => Err(ApiError::not_found(rt, name)),
                 Err(e) => Err(e.into()),
             };
         }
         match write(ctx, rt, name, &new, old_rev).await {
-            Ok(obj) => return Ok(Updated { obj, created: false }),
+            Ok(obj) => return Ok(Updated { obj, created: false, warnings }),
             Err(WriteError::Conflict) if precondition.is_some() => return Err(ApiError::conflict(rt, name)),
             Err(WriteError::Conflict) => continue,
             Err(WriteError::Api(e)) => return Err(e),
@@ -308,6 +334,5 @@ pub async fn patch(ctx: &Ctx, name: &str, content_type: &str, body: &[u8], part:
         return Err(ApiError::new(422, "Invalid", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"));
     }
     let up = update(ctx, name, Change::Patch(content_type, &patch), part).await?;
-    let warnings = check_fields(ctx, ctx.target.rt, &up.obj)?;
-    Ok(with_warnings(json_response(if up.created { 201 } else { 200 }, &up.obj), &warnings))
+    Ok(with_warnings(json_response(if up.created { 201 } else { 200 }, &up.obj), &up.warnings))
 }

@@ -9,7 +9,10 @@ use crate::{Error, ListOptions, Store};
 /// Create, get, list, update and delete one key, checking every revision.
 pub async fn create_get_update_delete(store: Arc<dyn Store>) {
     let start = current(&*store).await;
-    assert!(start >= 1, "an empty store is at revision >= 1, got {start}");
+    assert!(
+        start >= 1,
+        "an empty store is at revision >= 1, got {start}"
+    );
     let key = "/registry/pods/default/nginx";
     assert_eq!(ok("get", store.get(key).await), None);
 
@@ -21,28 +24,44 @@ pub async fn create_get_update_delete(store: Arc<dyn Store>) {
     assert_eq!(current(&*store).await, created.mod_revision);
     assert_eq!(ok("get", store.get(key).await), Some(created.clone()));
 
-    let listed = ok("list", store.list("/registry/pods/", ListOptions::default()).await);
+    let listed = ok(
+        "list",
+        store.list("/registry/pods/", ListOptions::default()).await,
+    );
     assert_eq!(listed.items, vec![created.clone()]);
     assert_eq!(listed.revision, created.mod_revision);
     assert_eq!(listed.remaining, 0);
 
-    let updated = ok("update", store.update(key, b"v2".to_vec(), created.mod_revision).await);
+    let updated = ok(
+        "update",
+        store
+            .update(key, b"v2".to_vec(), created.mod_revision)
+            .await,
+    );
     assert_eq!(updated.value, b"v2");
     assert_eq!(updated.create_revision, created.create_revision);
     assert!(updated.mod_revision > created.mod_revision);
     assert_eq!(ok("get", store.get(key).await), Some(updated.clone()));
 
-    let deleted = ok("delete", store.delete(key, Some(updated.mod_revision)).await);
+    let deleted = ok(
+        "delete",
+        store.delete(key, Some(updated.mod_revision)).await,
+    );
     assert_eq!(deleted.value, b"v2", "delete returns the last value");
     assert_eq!(deleted.create_revision, created.create_revision);
     assert!(deleted.mod_revision > updated.mod_revision);
     assert_eq!(current(&*store).await, deleted.mod_revision);
     assert_eq!(ok("get", store.get(key).await), None);
-    let listed = ok("list", store.list("/registry/pods/", ListOptions::default()).await);
+    let listed = ok(
+        "list",
+        store.list("/registry/pods/", ListOptions::default()).await,
+    );
     assert!(listed.items.is_empty());
     assert_eq!(listed.revision, deleted.mod_revision);
 
-    let err = store.update(key, b"v3".to_vec(), deleted.mod_revision).await;
+    let err = store
+        .update(key, b"v3".to_vec(), deleted.mod_revision)
+        .await;
     assert!(matches!(err, Err(Error::NotFound)), "{err:?}");
     let err = store.delete(key, None).await;
     assert!(matches!(err, Err(Error::NotFound)), "{err:?}");
@@ -55,7 +74,11 @@ pub async fn create_existing_key_fails(store: Arc<dyn Store>) {
     let err = store.create(key, b"two".to_vec()).await;
     assert!(matches!(err, Err(Error::AlreadyExists)), "{err:?}");
     assert_eq!(ok("get", store.get(key).await), Some(first.clone()));
-    assert_eq!(current(&*store).await, first.mod_revision, "a refused write takes no revision");
+    assert_eq!(
+        current(&*store).await,
+        first.mod_revision,
+        "a refused write takes no revision"
+    );
 
     ok("delete", store.delete(key, None).await);
     let again = ok("create", store.create(key, b"three".to_vec()).await);
@@ -68,7 +91,10 @@ pub async fn create_existing_key_fails(store: Arc<dyn Store>) {
 pub async fn compare_and_swap_conflicts(store: Arc<dyn Store>) {
     let key = "/registry/configmaps/default/cas";
     let v1 = ok("create", store.create(key, b"1".to_vec()).await);
-    let v2 = ok("update", store.update(key, b"2".to_vec(), v1.mod_revision).await);
+    let v2 = ok(
+        "update",
+        store.update(key, b"2".to_vec(), v1.mod_revision).await,
+    );
     let before = current(&*store).await;
 
     match store.update(key, b"3".to_vec(), v1.mod_revision).await {
@@ -80,11 +106,20 @@ pub async fn compare_and_swap_conflicts(store: Arc<dyn Store>) {
         other => panic!("stale delete must conflict, got {other:?}"),
     }
     assert_eq!(ok("get", store.get(key).await), Some(v2.clone()));
-    assert_eq!(current(&*store).await, before, "refused writes take no revision");
+    assert_eq!(
+        current(&*store).await,
+        before,
+        "refused writes take no revision"
+    );
 
-    let err = store.update("/registry/configmaps/default/missing", vec![], 1).await;
+    let err = store
+        .update("/registry/configmaps/default/missing", vec![], 1)
+        .await;
     assert!(matches!(err, Err(Error::NotFound)), "{err:?}");
-    let v3 = ok("update", store.update(key, b"3".to_vec(), v2.mod_revision).await);
+    let v3 = ok(
+        "update",
+        store.update(key, b"3".to_vec(), v2.mod_revision).await,
+    );
     assert_eq!(v3.value, b"3");
 }
 
@@ -139,10 +174,24 @@ pub async fn values_round_trip_byte_for_byte(store: Arc<dyn Store>) {
     }
     let key = "/registry/secrets/default/s0";
     let kv = ok("get", store.get(key).await).expect("exists");
-    let updated = ok("update", store.update(key, b"x".to_vec(), kv.mod_revision).await);
-    let emptied = ok("update", store.update(key, vec![], updated.mod_revision).await);
+    let updated = ok(
+        "update",
+        store.update(key, b"x".to_vec(), kv.mod_revision).await,
+    );
+    let emptied = ok(
+        "update",
+        store.update(key, vec![], updated.mod_revision).await,
+    );
     assert!(emptied.value.is_empty());
-    let listed = ok("list", store.list("/registry/secrets/", ListOptions::default()).await);
+    let listed = ok(
+        "list",
+        store
+            .list("/registry/secrets/", ListOptions::default())
+            .await,
+    );
     assert_eq!(listed.items.len(), 3);
-    assert!(listed.items[0].value.is_empty(), "an empty value is not a delete");
+    assert!(
+        listed.items[0].value.is_empty(),
+        "an empty value is not a delete"
+    );
 }

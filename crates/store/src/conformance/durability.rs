@@ -23,7 +23,12 @@ where
         tasks.push(tokio::spawn(async move {
             let mut acked = Vec::new();
             for i in 0..WRITES {
-                acked.push(ok("create", store.create(&format!("{p}{t}-{i:02}"), vec![t as u8; 300]).await));
+                acked.push(ok(
+                    "create",
+                    store
+                        .create(&format!("{p}{t}-{i:02}"), vec![t as u8; 300])
+                        .await,
+                ));
             }
             acked
         }));
@@ -47,7 +52,11 @@ where
     let mut watch = ok("watch", store.watch(p, start).await);
     acked.sort_by_key(|kv| kv.mod_revision);
     for kv in &acked {
-        assert_eq!(&next_event(&mut watch).await.kv, kv, "history survives reopen");
+        assert_eq!(
+            &next_event(&mut watch).await.kv,
+            kv,
+            "history survives reopen"
+        );
     }
     assert_eq!(next_event(&mut watch).await.kv, next);
 }

@@ -16,10 +16,19 @@ pub async fn watch_from_now_sees_only_later_writes(store: Arc<dyn Store>) {
     assert_eq!(event.kind, EventKind::Put);
     assert_eq!(event.kv, b);
     assert_eq!(event.prev, None);
-    let b2 = ok("update", store.update(&b.key, vec![3], b.mod_revision).await);
+    let b2 = ok(
+        "update",
+        store.update(&b.key, vec![3], b.mod_revision).await,
+    );
     let event = next_event(&mut watch).await;
-    assert_eq!((event.kind, &event.kv, &event.prev), (EventKind::Put, &b2, &Some(b.clone())));
-    ok("create outside", store.create("/registry/podsx/now", vec![]).await);
+    assert_eq!(
+        (event.kind, &event.kv, &event.prev),
+        (EventKind::Put, &b2, &Some(b.clone()))
+    );
+    ok(
+        "create outside",
+        store.create("/registry/podsx/now", vec![]).await,
+    );
     assert_quiet(&mut watch).await;
 }
 
@@ -35,8 +44,16 @@ pub async fn watch_orders_concurrent_writers_without_gaps(store: Arc<dyn Store>)
         tasks.push(tokio::spawn(async move {
             let mut acked = Vec::new();
             for i in 0..WRITES {
-                let kv = ok("create", store.create(&format!("{p}w{w}-{i}"), vec![w as u8]).await);
-                ok("noise", store.create(&format!("/registry/other/w{w}-{i}"), vec![]).await);
+                let kv = ok(
+                    "create",
+                    store.create(&format!("{p}w{w}-{i}"), vec![w as u8]).await,
+                );
+                ok(
+                    "noise",
+                    store
+                        .create(&format!("/registry/other/w{w}-{i}"), vec![])
+                        .await,
+                );
                 acked.push(kv);
             }
             acked
@@ -52,7 +69,11 @@ pub async fn watch_orders_concurrent_writers_without_gaps(store: Arc<dyn Store>)
     for expected in acked.values() {
         let event = next_event(&mut watch).await;
         assert!(event.kv.mod_revision > last, "revisions must increase");
-        assert_eq!(&event.kv, expected, "event at position of revision {}", expected.mod_revision);
+        assert_eq!(
+            &event.kv, expected,
+            "event at position of revision {}",
+            expected.mod_revision
+        );
         last = event.kv.mod_revision;
     }
     assert_quiet(&mut watch).await;
@@ -61,17 +82,42 @@ pub async fn watch_orders_concurrent_writers_without_gaps(store: Arc<dyn Store>)
 /// Writes on and around a prefix; returns the expected events for the prefix.
 async fn scripted_writes(store: &dyn Store, p: &str) -> Vec<Event> {
     let mut events = Vec::new();
-    let put = |kv: KeyValue, prev: Option<KeyValue>| Event { kind: EventKind::Put, kv, prev };
-    let a = ok("create", store.create(&format!("{p}a"), b"a1".to_vec()).await);
+    let put = |kv: KeyValue, prev: Option<KeyValue>| Event {
+        kind: EventKind::Put,
+        kv,
+        prev,
+    };
+    let a = ok(
+        "create",
+        store.create(&format!("{p}a"), b"a1".to_vec()).await,
+    );
     events.push(put(a.clone(), None));
-    ok("noise", store.create(&format!("{}x/a", p.trim_end_matches('/')), vec![]).await);
-    let b = ok("create", store.create(&format!("{p}b"), b"b1".to_vec()).await);
+    ok(
+        "noise",
+        store
+            .create(&format!("{}x/a", p.trim_end_matches('/')), vec![])
+            .await,
+    );
+    let b = ok(
+        "create",
+        store.create(&format!("{p}b"), b"b1".to_vec()).await,
+    );
     events.push(put(b.clone(), None));
-    let a2 = ok("update", store.update(&a.key, b"a2".to_vec(), a.mod_revision).await);
+    let a2 = ok(
+        "update",
+        store.update(&a.key, b"a2".to_vec(), a.mod_revision).await,
+    );
     events.push(put(a2.clone(), Some(a.clone())));
     let gone = ok("delete", store.delete(&b.key, Some(b.mod_revision)).await);
-    events.push(Event { kind: EventKind::Delete, kv: gone, prev: Some(b) });
-    let b2 = ok("recreate", store.create(&format!("{p}b"), b"b2".to_vec()).await);
+    events.push(Event {
+        kind: EventKind::Delete,
+        kv: gone,
+        prev: Some(b),
+    });
+    let b2 = ok(
+        "recreate",
+        store.create(&format!("{p}b"), b"b2".to_vec()).await,
+    );
     events.push(put(b2, None));
     events
 }
@@ -82,12 +128,23 @@ pub async fn watch_resumes_from_past_revision(store: Arc<dyn Store>) {
     let start = current(&*store).await;
     let mut events = scripted_writes(&*store, p).await;
     for skip in [0, 2, events.len()] {
-        let after = if skip == 0 { start } else { events[skip - 1].kv.mod_revision };
+        let after = if skip == 0 {
+            start
+        } else {
+            events[skip - 1].kv.mod_revision
+        };
         let mut watch = ok("watch", store.watch(p, after).await);
         for expected in &events[skip..] {
-            assert_eq!(&next_event(&mut watch).await, expected, "resumed after {after}");
+            assert_eq!(
+                &next_event(&mut watch).await,
+                expected,
+                "resumed after {after}"
+            );
         }
-        let live = ok("create", store.create(&format!("{p}live{skip}"), vec![]).await);
+        let live = ok(
+            "create",
+            store.create(&format!("{p}live{skip}"), vec![]).await,
+        );
         let event = next_event(&mut watch).await;
         assert_eq!(event.kv, live);
         events.push(event);
@@ -97,14 +154,25 @@ pub async fn watch_resumes_from_past_revision(store: Arc<dyn Store>) {
 /// Deletes are reported with the last value, stamped with the delete's revision, live and replayed.
 pub async fn delete_events_carry_last_value(store: Arc<dyn Store>) {
     let p = "/registry/secrets/del/";
-    let v1 = ok("create", store.create(&format!("{p}s"), b"one".to_vec()).await);
-    let v2 = ok("update", store.update(&v1.key, b"two".to_vec(), v1.mod_revision).await);
+    let v1 = ok(
+        "create",
+        store.create(&format!("{p}s"), b"one".to_vec()).await,
+    );
+    let v2 = ok(
+        "update",
+        store
+            .update(&v1.key, b"two".to_vec(), v1.mod_revision)
+            .await,
+    );
     let mut watch = ok("watch", store.watch(p, 0).await);
     let deleted = ok("delete", store.delete(&v1.key, None).await);
     assert_eq!(deleted.value, b"two");
     let expected = Event {
         kind: EventKind::Delete,
-        kv: KeyValue { mod_revision: deleted.mod_revision, ..v2.clone() },
+        kv: KeyValue {
+            mod_revision: deleted.mod_revision,
+            ..v2.clone()
+        },
         prev: Some(v2.clone()),
     };
     assert_eq!(next_event(&mut watch).await, expected);
@@ -120,7 +188,10 @@ pub async fn watch_from_compacted_revision_fails(store: Arc<dyn Store>) {
     let later = ok("create", store.create(&format!("{p}later"), vec![]).await);
     ok("compact", store.compact(point).await);
     match store.watch(p, point - 1).await {
-        Err(Error::Compacted { compact_revision, current_revision }) => {
+        Err(Error::Compacted {
+            compact_revision,
+            current_revision,
+        }) => {
             assert_eq!(compact_revision, point);
             assert_eq!(current_revision, later.mod_revision);
         }
@@ -159,15 +230,24 @@ pub async fn lagging_watcher_never_skips_silently(store: Arc<dyn Store>) {
     loop {
         match next_item(&mut watch).await {
             Ok(event) => {
-                assert_eq!(event.kv, acked[received], "event {received} out of sequence");
+                assert_eq!(
+                    event.kv, acked[received],
+                    "event {received} out of sequence"
+                );
                 received += 1;
                 if received == acked.len() {
                     break;
                 }
             }
             Err(Error::Compacted { .. }) => {
-                let end = tokio::time::timeout(super::EVENT_TIMEOUT, futures::StreamExt::next(&mut watch));
-                assert!(matches!(end.await, Ok(None)), "a stream ends after Compacted");
+                let end = tokio::time::timeout(
+                    super::EVENT_TIMEOUT,
+                    futures::StreamExt::next(&mut watch),
+                );
+                assert!(
+                    matches!(end.await, Ok(None)),
+                    "a stream ends after Compacted"
+                );
                 break;
             }
             Err(err) => panic!("unexpected watch error: {err}"),
@@ -179,7 +259,10 @@ async fn write_many(store: &dyn Store, p: &str, n: usize) -> Vec<KeyValue> {
     let mut acked = Vec::with_capacity(n);
     let mut last: Revision = 0;
     for i in 0..n {
-        let kv = ok("create", store.create(&format!("{p}{i:05}"), vec![7; 64]).await);
+        let kv = ok(
+            "create",
+            store.create(&format!("{p}{i:05}"), vec![7; 64]).await,
+        );
         assert!(kv.mod_revision > last);
         last = kv.mod_revision;
         acked.push(kv);

@@ -68,7 +68,14 @@ pub(crate) fn apply(
                 })
                 .ctx("update a live value")?;
             let create_revision = current.create_revision;
-            append_log(tx, revision, &key, Some(&value), create_revision, current.mod_revision)?;
+            append_log(
+                tx,
+                revision,
+                &key,
+                Some(&value),
+                create_revision,
+                current.mod_revision,
+            )?;
             let kv = KeyValue {
                 key,
                 value,
@@ -90,7 +97,14 @@ pub(crate) fn apply(
                 .and_then(|mut stmt| stmt.execute([key.as_bytes()]))
                 .ctx("delete a live value")?;
             let create_revision = current.create_revision;
-            append_log(tx, revision, &key, None, create_revision, current.mod_revision)?;
+            append_log(
+                tx,
+                revision,
+                &key,
+                None,
+                create_revision,
+                current.mod_revision,
+            )?;
             let kv = KeyValue {
                 key,
                 value: current.value.clone(),

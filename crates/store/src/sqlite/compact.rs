@@ -24,7 +24,13 @@ pub(crate) struct Retention {
 
 impl Retention {
     /// Starts sampling at `now`, when the store is at `current`.
-    pub fn new(keep_revisions: Revision, keep_for: Duration, interval: Duration, now: Instant, current: Revision) -> Self {
+    pub fn new(
+        keep_revisions: Revision,
+        keep_for: Duration,
+        interval: Duration,
+        now: Instant,
+        current: Revision,
+    ) -> Self {
         Retention {
             keep_revisions,
             keep_for,
@@ -59,7 +65,11 @@ impl Retention {
 /// Rows at or below `from` were already reduced to each key's newest row, so a row becomes
 /// obsolete exactly when its successor (the row naming it as `prev_revision`) is at or below
 /// `to`; the newest row of every live key always survives.
-pub(crate) fn compact_step(conn: &mut Connection, from: Revision, to: Revision) -> Result<(), SqliteError> {
+pub(crate) fn compact_step(
+    conn: &mut Connection,
+    from: Revision,
+    to: Revision,
+) -> Result<(), SqliteError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .ctx("begin compaction")?;

@@ -40,9 +40,9 @@ pub enum SqliteError {
     /// A blocking read task panicked or was cancelled.
     #[error("read task failed: {0}")]
     ReadTask(#[source] tokio::task::JoinError),
-    /// The writer thread could not be started.
-    #[error("cannot start the writer thread: {0}")]
-    SpawnWriter(#[source] std::io::Error),
+    /// A store thread (writer or checkpointer) could not be started.
+    #[error("cannot start a store thread: {0}")]
+    SpawnThread(#[source] std::io::Error),
     /// The transaction holding this write failed and was rolled back.
     #[error("write batch rolled back: {0}")]
     BatchFailed(#[source] Arc<SqliteError>),

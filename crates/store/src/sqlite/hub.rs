@@ -89,7 +89,11 @@ impl Hub {
         }
         let backlog = if after >= state.last {
             Vec::new()
-        } else if state.recent.front().is_some_and(|e| e.revision() <= after + 1) {
+        } else if state
+            .recent
+            .front()
+            .is_some_and(|e| e.revision() <= after + 1)
+        {
             state
                 .recent
                 .iter()
@@ -156,7 +160,12 @@ mod tests {
     #[test]
     fn late_subscriber_gets_the_buffered_backlog_for_its_prefix() {
         let hub = Hub::new(1, 3, 8);
-        hub.publish(&[put("/a/1", 2), put("/b/1", 3), put("/a/2", 4), put("/a/3", 5)]);
+        hub.publish(&[
+            put("/a/1", 2),
+            put("/b/1", 3),
+            put("/a/2", 4),
+            put("/a/3", 5),
+        ]);
         // The buffer holds revisions 3..=5, enough to resume after 2 but not after 1.
         assert!(matches!(hub.subscribe("/a/", 1), Subscription::Behind));
         let Subscription::Live { backlog, .. } = hub.subscribe("/a/", 2) else {

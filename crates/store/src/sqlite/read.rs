@@ -10,8 +10,8 @@ use super::error::{SqlContext, SqliteError};
 use super::schema::{self, Meta};
 use super::Shared;
 use crate::error::{Error, Result};
-use crate::types::{list_start, prefix_end, Event, EventKind, KeyValue, ListOptions, ListResult};
 use crate::types::Revision;
+use crate::types::{list_start, prefix_end, Event, EventKind, KeyValue, ListOptions, ListResult};
 
 /// Idle read-only connections, opened on demand.
 pub(crate) struct ReadPool {
@@ -114,7 +114,11 @@ pub(crate) fn list(conn: &mut Connection, prefix: &str, opts: &ListOptions) -> R
     }
     let mut remaining = 0;
     if limit.is_some_and(|l| items.len() >= l) {
-        let count_params = if params.len() == 3 { &params[..2] } else { params };
+        let count_params = if params.len() == 3 {
+            &params[..2]
+        } else {
+            params
+        };
         let total: i64 = tx
             .prepare_cached(count)
             .and_then(|mut stmt| stmt.query_row(count_params, |row| row.get(0)))
@@ -198,7 +202,8 @@ fn key_from_bytes(bytes: Vec<u8>) -> Result<String, SqliteError> {
 
 /// Reads `key, value, create_revision, mod_revision`.
 fn kv_from_row(row: &Row<'_>) -> Result<KeyValue> {
-    let read = || -> rusqlite::Result<_> { Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)) };
+    let read =
+        || -> rusqlite::Result<_> { Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)) };
     let (key, value, create_revision, mod_revision) = read().ctx("read a row")?;
     Ok(KeyValue {
         key: key_from_bytes(key)?,
@@ -211,17 +216,32 @@ fn kv_from_row(row: &Row<'_>) -> Result<KeyValue> {
 /// Reads `revision, key, value, create_revision, prev_revision, prev value` into an event.
 fn event_from_row(row: &Row<'_>) -> Result<Event> {
     let read = || -> rusqlite::Result<_> {
-        Ok((row.get(0)?, row.get(1)?, row.get::<_, Option<Vec<u8>>>(2)?, row.get(3)?, row.get(4)?, row.get::<_, Option<Vec<u8>>>(5)?))
+        Ok((
+            row.get(0)?,
+            row.get(1)?,
+            row.get::<_, Option<Vec<u8>>>(2)?,
+            row.get(3)?,
+            row.get(4)?,
+            row.get::<_, Option<Vec<u8>>>(5)?,
+        ))
     };
-    let (revision, key, value, create_revision, prev_revision, prev_value): (Revision, Vec<u8>, _, Revision, Revision, _) =
-        read().ctx("read a log row")?;
+    let (revision, key, value, create_revision, prev_revision, prev_value): (
+        Revision,
+        Vec<u8>,
+        _,
+        Revision,
+        Revision,
+        _,
+    ) = read().ctx("read a log row")?;
     let key = key_from_bytes(key)?;
-    let prev = prev_value.filter(|_| prev_revision > 0).map(|value| KeyValue {
-        key: key.clone(),
-        value,
-        create_revision,
-        mod_revision: prev_revision,
-    });
+    let prev = prev_value
+        .filter(|_| prev_revision > 0)
+        .map(|value| KeyValue {
+            key: key.clone(),
+            value,
+            create_revision,
+            mod_revision: prev_revision,
+        });
     let (kind, value) = match value {
         Some(value) => (EventKind::Put, value),
         None => match &prev {

@@ -14,6 +14,14 @@ const SCHEMA_VERSION: i64 = 1;
 /// How long a connection waits for a lock held by a checkpoint before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Durable commits; checkpoints run on their own thread (see `checkpoint.rs`), and a log
+/// that grew large is truncated once it has been copied back.
+const WRITER_PRAGMAS: &str = "
+PRAGMA synchronous = FULL;
+PRAGMA wal_autocheckpoint = 1000;
+PRAGMA journal_size_limit = 67108864;
+";
+
 /// Tables: `kv` holds live values, `log` one row per revision (value NULL for a delete),
 /// `meta` the current and compacted revisions. An empty store is at revision 1.
 const SCHEMA: &str = "
@@ -56,7 +64,6 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, SqliteError> {
     };
     let conn = Connection::open(path).map_err(open_err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
-    conn.execute_batch("PRAGMA page_size = 2048;").map_err(open_err)?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
         .map_err(open_err)?;
@@ -65,8 +72,7 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, SqliteError> {
             "journal_mode is {mode}, expected wal"
         )));
     }
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0;")
-        .map_err(open_err)?;
+    conn.execute_batch(WRITER_PRAGMAS).map_err(open_err)?;
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .map_err(open_err)?;
@@ -80,6 +86,19 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, SqliteError> {
         "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
     ))
     .map_err(open_err)?;
+    Ok(conn)
+}
+
+/// Opens the connection that checkpoints the write-ahead log.
+pub(crate) fn open_checkpointer(path: &Path) -> Result<Connection, SqliteError> {
+    let open_err = |source| SqliteError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let conn = Connection::open(path).map_err(open_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+    conn.execute_batch("PRAGMA synchronous = FULL;")
+        .map_err(open_err)?;
     Ok(conn)
 }
 

@@ -1,5 +1,6 @@
 //! The writer thread: group commit of queued writes, one fsync per batch, then events and replies.
 
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::oneshot;
 
 pub(crate) use super::apply::WriteOp;
+use super::checkpoint::Checkpointer;
 use super::compact::{self, Retention};
 use super::error::{SqlContext, SqliteError};
 use super::options::SqliteOptions;
@@ -39,13 +41,26 @@ pub(crate) struct WriterHandle {
 
 impl WriterHandle {
     /// Starts the writer thread on `conn`.
-    pub fn spawn(conn: Connection, meta: Meta, shared: Arc<Shared>, opts: &SqliteOptions) -> Result<Self> {
+    pub fn spawn(
+        path: &Path,
+        conn: Connection,
+        meta: Meta,
+        shared: Arc<Shared>,
+        opts: &SqliteOptions,
+    ) -> Result<Self> {
         let now = Instant::now();
         let retention = opts.compaction_interval.map(|interval| {
-            Retention::new(opts.keep_revisions, opts.keep_for, interval, now, meta.current)
+            Retention::new(
+                opts.keep_revisions,
+                opts.keep_for,
+                interval,
+                now,
+                meta.current,
+            )
         });
         let writer = Writer {
             conn,
+            checkpointer: Checkpointer::spawn(path)?,
             shared,
             current: meta.current,
             compacted: meta.compacted,
@@ -60,7 +75,7 @@ impl WriterHandle {
         let thread = std::thread::Builder::new()
             .name("skiff-store-writer".into())
             .spawn(move || writer.run(rx))
-            .map_err(SqliteError::SpawnWriter)?;
+            .map_err(SqliteError::SpawnThread)?;
         Ok(WriterHandle {
             tx: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
@@ -102,6 +117,7 @@ impl WriterHandle {
 /// The state owned by the writer thread.
 struct Writer {
     conn: Connection,
+    checkpointer: Checkpointer,
     shared: Arc<Shared>,
     current: Revision,
     compacted: Revision,
@@ -190,26 +206,26 @@ impl Writer {
     /// Applies `writes` in one transaction, publishes their events, then answers each.
     fn commit_writes(&mut self, writes: Vec<(WriteOp, oneshot::Sender<Result<KeyValue>>)>) {
         let (ops, replies): (Vec<_>, Vec<_>) = writes.into_iter().unzip();
-        let n = ops.len();
-        let t0 = Instant::now();
-        let r = self.apply_all(ops);
-        let t1 = Instant::now();
-        self.last_batch = n;
-        self.last_commit = t1 - t0;
-        match r {
+        let began = Instant::now();
+        self.last_batch = ops.len();
+        let result = self.apply_all(ops);
+        self.last_commit = began.elapsed();
+        match result {
             Ok((outcomes, revision)) => {
                 self.current = revision;
                 self.shared.current.store(revision, Ordering::Release);
+                let outcomes: Vec<Result<Arc<Event>>> =
+                    outcomes.into_iter().map(|o| o.map(Arc::new)).collect();
                 let events: Vec<Arc<Event>> = outcomes
                     .iter()
-                    .filter_map(|o| o.as_ref().ok().map(|e| Arc::new(e.clone())))
+                    .filter_map(|o| o.as_ref().ok().cloned())
                     .collect();
                 self.shared.hub.publish(&events);
                 for (outcome, reply) in outcomes.into_iter().zip(replies) {
                     // A caller that stopped waiting still had its write applied.
-                    let _ = reply.send(outcome.map(|event| event.kv));
+                    let _ = reply.send(outcome.map(|event| event.kv.clone()));
                 }
-                eprintln!("BATCH {n} {} {}", (t1 - t0).as_micros(), t1.elapsed().as_micros());
+                self.checkpointer.committed(&self.conn);
             }
             Err(err) => {
                 tracing::error!(error = %err, "sqlite write batch failed");
@@ -221,7 +237,10 @@ impl Writer {
         }
     }
 
-    fn apply_all(&mut self, ops: Vec<WriteOp>) -> Result<(Vec<Result<Event>>, Revision), SqliteError> {
+    fn apply_all(
+        &mut self,
+        ops: Vec<WriteOp>,
+    ) -> Result<(Vec<Result<Event>>, Revision), SqliteError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -240,9 +259,7 @@ impl Writer {
                 .and_then(|mut stmt| stmt.execute([revision]))
                 .ctx("record the current revision")?;
         }
-        let c0 = Instant::now();
         tx.commit().ctx("commit writes")?;
-        eprintln!("COMMIT {}", c0.elapsed().as_micros());
         Ok((outcomes, revision))
     }
 
@@ -263,6 +280,7 @@ impl Writer {
     fn compact_step(&mut self, target: Revision) -> Result<(), SqliteError> {
         let to = target.min(self.compacted + compact::STEP);
         compact::compact_step(&mut self.conn, self.compacted, to)?;
+        self.checkpointer.committed(&self.conn);
         self.compacted = to;
         self.shared.compacted.store(to, Ordering::Release);
         tracing::debug!(revision = to, "compacted sqlite store history");

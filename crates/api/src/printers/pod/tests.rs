@@ -181,6 +181,7 @@ fn garbage_input_still_yields_one_cell_per_column() {
         json!("pod"),
         json!({"spec": 1, "status": {"containerStatuses": "x"}}),
         json!({"status": {"initContainerStatuses": [1, null, {"state": {"terminated": null}}]}}),
+        json!({"status": {"containerStatuses": [{"restartCount": i64::MAX}, {"restartCount": 9}]}}),
     ] {
         assert_eq!(row(&obj, now()).len(), COLUMNS.len());
     }
