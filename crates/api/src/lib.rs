@@ -6,6 +6,7 @@ pub mod field_error;
 pub mod fields;
 pub mod openapi;
 pub mod patch_meta;
+pub mod protobuf;
 pub mod printers;
 pub mod schema;
 pub mod selectors;

@@ -1,8 +1,10 @@
 //! OpenAPI v3 (index and per group/version documents) and v2 documents for the served kinds.
 
+mod operation;
 mod params;
 mod paths;
 mod render;
+mod subresources;
 
 use crate::catalogue::{in_group_version, serves_group_version, GROUPS};
 use render::Dialect;
@@ -86,7 +88,11 @@ fn digest(bytes: &[u8]) -> String {
             (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
         })
     };
-    format!("{:016X}{:016X}", fnv(0xcbf2_9ce4_8422_2325), fnv(0x6c62_272e_07bb_0142))
+    format!(
+        "{:016X}{:016X}",
+        fnv(0xcbf2_9ce4_8422_2325),
+        fnv(0x6c62_272e_07bb_0142)
+    )
 }
 
 fn v3_documents() -> &'static [V3Document] {
@@ -96,7 +102,12 @@ fn v3_documents() -> &'static [V3Document] {
             .map(|(group, version)| {
                 let bytes = serde_json::to_vec(&build_v3(group, version)).unwrap_or_default();
                 let hash = digest(&bytes);
-                V3Document { group, version, bytes, hash }
+                V3Document {
+                    group,
+                    version,
+                    bytes,
+                    hash,
+                }
             })
             .collect()
     })
@@ -149,7 +160,12 @@ fn build_v2() -> Value {
     let paths = Value::Object(all_paths);
     let definitions: Map<String, Value> = render::referenced_definitions(&paths, META)
         .into_iter()
-        .filter_map(|name| Some((name.clone(), render::v2_schema(crate::schema::definition(&name)?))))
+        .filter_map(|name| {
+            Some((
+                name.clone(),
+                render::v2_schema(crate::schema::definition(&name)?),
+            ))
+        })
         .collect();
     json!({
         "swagger": "2.0",

@@ -58,8 +58,8 @@ impl FieldMeta {
 
     /// Writes the `x-kubernetes-*` extensions onto a property schema.
     pub fn write_extensions(&self, schema: &mut Map<String, Value>) {
-        if let Some(keys) = (!self.list_map_keys.is_empty()).then_some(self.list_map_keys) {
-            let keys = keys.iter().map(|k| Value::from(*k)).collect();
+        if !self.list_map_keys.is_empty() {
+            let keys = self.list_map_keys.iter().map(|k| Value::from(*k)).collect();
             schema.insert("x-kubernetes-list-map-keys".into(), Value::Array(keys));
         }
         if let Some(t) = self.list_type {
@@ -177,7 +177,10 @@ fn index() -> &'static Index {
     INDEX.get_or_init(|| {
         let mut index = Index::new();
         for e in entries() {
-            index.entry(e.definition).or_default().insert(e.property, e.meta);
+            index
+                .entry(e.definition)
+                .or_default()
+                .insert(e.property, e.meta);
         }
         index
     })

@@ -88,6 +88,8 @@ pub struct Running {
 
 /// Opens the store, prepares credentials, binds the port and starts serving.
 pub async fn start(config: Config) -> Result<Running, StartError> {
+    skiff_api::schema::warm();
+    skiff_api::openapi::warm_in_background();
     let dir = &config.data_dir;
     let server_dir = dir.join("server");
     std::fs::create_dir_all(server_dir.join("db")).map_err(|e| StartError::DataDir(server_dir.clone(), e))?;

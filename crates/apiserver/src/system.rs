@@ -1,6 +1,6 @@
 //! Non-resource endpoints: `/version`, health checks and OpenAPI documents.
 
-use crate::negotiate::json_response;
+use crate::negotiate::{json_bytes, json_response};
 use crate::Api;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -45,7 +45,7 @@ pub async fn serve(api: &Api, method: &Method, path: &str, _query: Option<&str>,
                 text(StatusCode::INTERNAL_SERVER_ERROR, "[-]bootstrap failed: not finished\nreadyz check failed")
             }
         }
-        "/openapi/v2" => json_response(200, &skiff_api::openapi::v2_document()),
+        "/openapi/v2" => json_bytes(200, skiff_api::openapi::v2_document_bytes().to_vec()),
         "/openapi/v3" => json_response(200, &skiff_api::openapi::v3_index()),
         p if p.starts_with("/openapi/v3/") => {
             let gv = &p["/openapi/v3/".len()..];
@@ -54,8 +54,8 @@ pub async fn serve(api: &Api, method: &Method, path: &str, _query: Option<&str>,
                 ["apis", g, v] => (*g, *v),
                 _ => return Some(crate::error::ApiError::path_not_found().into_response()),
             };
-            match skiff_api::openapi::v3_document(group, version) {
-                Some(b) => json_response(200, &b),
+            match skiff_api::openapi::v3_document_bytes(group, version) {
+                Some(b) => json_bytes(200, b.to_vec()),
                 None => crate::error::ApiError::path_not_found().into_response(),
             }
         }

@@ -69,6 +69,14 @@ async fn main() -> anyhow::Result<()> {
         histogram.max() as f64 / 1000.0
     );
     let revision = store.current_revision().await?;
-    println!("final revision {revision}; database {}", path.display());
+    let size = |suffix: &str| {
+        let file = path.with_file_name(format!("bench.db{suffix}"));
+        std::fs::metadata(file).map_or(0, |m| m.len()) / (1 << 20)
+    };
+    println!(
+        "final revision {revision}; database {} MiB, write-ahead log {} MiB",
+        size(""),
+        size("-wal")
+    );
     Ok(())
 }

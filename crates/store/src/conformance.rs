@@ -8,14 +8,15 @@ mod crud;
 mod durability;
 mod list;
 mod watch;
+mod watch_lag;
 
 use std::time::Duration;
 
 use futures::StreamExt;
 
 pub use self::crud::{
-    compare_and_swap_conflicts, concurrent_cas_counter, create_existing_key_fails,
-    create_get_update_delete, values_round_trip_byte_for_byte,
+    compare_and_swap_conflicts, concurrent_cas_counter, concurrent_creates_admit_one,
+    create_existing_key_fails, create_get_update_delete, values_round_trip_byte_for_byte,
 };
 pub use self::durability::writes_survive_reopen;
 pub use self::list::{
@@ -23,10 +24,13 @@ pub use self::list::{
     prefix_isolation,
 };
 pub use self::watch::{
-    delete_events_carry_last_value, lagging_watcher_never_skips_silently,
-    slow_watcher_gets_every_event, watch_from_compacted_revision_fails,
-    watch_from_now_sees_only_later_writes, watch_orders_concurrent_writers_without_gaps,
-    watch_resumes_from_past_revision,
+    delete_events_carry_last_value, watch_from_compacted_revision_fails,
+    watch_from_future_revision_waits_for_it, watch_from_now_sees_only_later_writes,
+    watch_orders_concurrent_writers_without_gaps, watch_resumes_from_past_revision,
+};
+pub use self::watch_lag::{
+    lagging_watcher_never_skips_silently, slow_watcher_gets_every_event,
+    watcher_reading_in_bursts_sees_every_event,
 };
 
 use crate::{Event, Result, Store, WatchStream};

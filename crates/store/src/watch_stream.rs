@@ -35,3 +35,30 @@ impl std::fmt::Debug for WatchStream {
         f.debug_struct("WatchStream").finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{EventKind, KeyValue};
+
+    fn assert_send_unpin<T: Stream + Send + Unpin + 'static>(_: &T) {}
+
+    #[tokio::test]
+    async fn wraps_any_event_stream() {
+        let kv = KeyValue {
+            key: "/a".into(),
+            value: vec![1],
+            create_revision: 2,
+            mod_revision: 2,
+        };
+        let event = Event {
+            kind: EventKind::Put,
+            kv,
+            prev: None,
+        };
+        let mut stream = WatchStream::new(futures::stream::iter(vec![Ok(event.clone())]));
+        assert_send_unpin(&stream);
+        assert_eq!(stream.next().await.map(|r| r.ok()), Some(Some(event)));
+        assert!(stream.next().await.is_none());
+    }
+}

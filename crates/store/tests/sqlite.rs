@@ -55,6 +55,7 @@ macro_rules! all_cases {
                 create_existing_key_fails,
                 compare_and_swap_conflicts,
                 concurrent_cas_counter,
+                concurrent_creates_admit_one,
                 values_round_trip_byte_for_byte,
                 list_pages_with_limit_and_start_after,
                 list_at_old_revision,
@@ -63,10 +64,12 @@ macro_rules! all_cases {
                 watch_from_now_sees_only_later_writes,
                 watch_orders_concurrent_writers_without_gaps,
                 watch_resumes_from_past_revision,
+                watch_from_future_revision_waits_for_it,
                 delete_events_carry_last_value,
                 watch_from_compacted_revision_fails,
                 slow_watcher_gets_every_event,
                 lagging_watcher_never_skips_silently,
+                watcher_reading_in_bursts_sees_every_event,
             ]
         );
     };

@@ -36,7 +36,11 @@ pub(super) struct Param {
     pub description: String,
 }
 
-const fn query(name: &'static str, kind: Type, description: &'static str) -> (&'static str, Type, &'static str) {
+const fn query(
+    name: &'static str,
+    kind: Type,
+    description: &'static str,
+) -> (&'static str, Type, &'static str) {
     (name, kind, description)
 }
 
@@ -117,30 +121,65 @@ pub(super) fn namespace_param() -> Param {
 
 /// Parameters of list (and watch) operations.
 pub(super) const LIST: &[&str] = &[
-    "allowWatchBookmarks", "continue", "fieldSelector", "labelSelector", "limit", "pretty",
-    "resourceVersion", "resourceVersionMatch", "sendInitialEvents", "timeoutSeconds", "watch",
+    "allowWatchBookmarks",
+    "continue",
+    "fieldSelector",
+    "labelSelector",
+    "limit",
+    "pretty",
+    "resourceVersion",
+    "resourceVersionMatch",
+    "sendInitialEvents",
+    "timeoutSeconds",
+    "watch",
 ];
 /// Parameters of create and replace operations.
 pub(super) const WRITE: &[&str] = &["dryRun", "fieldManager", "fieldValidation", "pretty"];
 /// Parameters of patch operations.
-pub(super) const PATCH: &[&str] = &["dryRun", "fieldManager", "fieldValidation", "force", "pretty"];
+pub(super) const PATCH: &[&str] = &[
+    "dryRun",
+    "fieldManager",
+    "fieldValidation",
+    "force",
+    "pretty",
+];
 /// Parameters of delete operations.
 pub(super) const DELETE: &[&str] = &[
-    "dryRun", "gracePeriodSeconds", "ignoreStoreReadErrorWithClusterBreakingPotential",
-    "orphanDependents", "pretty", "propagationPolicy",
+    "dryRun",
+    "gracePeriodSeconds",
+    "ignoreStoreReadErrorWithClusterBreakingPotential",
+    "orphanDependents",
+    "pretty",
+    "propagationPolicy",
 ];
 /// Parameters of delete-collection operations.
 pub(super) const DELETE_COLLECTION: &[&str] = &[
-    "continue", "dryRun", "fieldSelector", "gracePeriodSeconds",
-    "ignoreStoreReadErrorWithClusterBreakingPotential", "labelSelector", "limit",
-    "orphanDependents", "pretty", "propagationPolicy", "resourceVersion", "resourceVersionMatch",
-    "sendInitialEvents", "timeoutSeconds",
+    "continue",
+    "dryRun",
+    "fieldSelector",
+    "gracePeriodSeconds",
+    "ignoreStoreReadErrorWithClusterBreakingPotential",
+    "labelSelector",
+    "limit",
+    "orphanDependents",
+    "pretty",
+    "propagationPolicy",
+    "resourceVersion",
+    "resourceVersionMatch",
+    "sendInitialEvents",
+    "timeoutSeconds",
 ];
 /// Parameters of read operations.
 pub(super) const READ: &[&str] = &["pretty"];
 /// Parameters of `pods/log`.
 pub(super) const LOG: &[&str] = &[
-    "container", "follow", "limitBytes", "pretty", "previous", "sinceSeconds", "tailLines",
+    "container",
+    "follow",
+    "limitBytes",
+    "pretty",
+    "previous",
+    "sinceSeconds",
+    "tailLines",
     "timestamps",
 ];
 /// Parameters of `pods/exec`.

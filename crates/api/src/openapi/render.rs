@@ -1,7 +1,7 @@
 //! Rendering operations and schemas as OpenAPI v3 and Swagger 2.0 JSON.
 
+use super::operation::{Answer, Body, Operation, PathItem};
 use super::params::{In, Param};
-use super::paths::{Answer, Body, Operation, PathItem};
 use crate::schema::{self, ref_name, REF_PREFIX};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
@@ -45,7 +45,10 @@ fn param(p: &Param, dialect: Dialect) -> Value {
     }
     match dialect {
         Dialect::V3 => {
-            out.insert("schema".into(), json!({"type": p.kind.as_str(), "uniqueItems": true}));
+            out.insert(
+                "schema".into(),
+                json!({"type": p.kind.as_str(), "uniqueItems": true}),
+            );
         }
         Dialect::V2 => {
             out.insert("type".into(), p.kind.as_str().into());
@@ -77,7 +80,10 @@ fn operation(op: &Operation, tag: &str, dialect: Dialect) -> Value {
         };
         out.insert("consumes".into(), json!(consumes));
         if let Some(schema) = &body_schema {
-            params.insert(0, json!({"in": "body", "name": "body", "required": true, "schema": schema}));
+            params.insert(
+                0,
+                json!({"in": "body", "name": "body", "required": true, "schema": schema}),
+            );
         }
     }
     out.insert("description".into(), op.description.clone().into());
@@ -91,9 +97,14 @@ fn operation(op: &Operation, tag: &str, dialect: Dialect) -> Value {
                 .iter()
                 .map(|t| (t.to_string(), json!({ "schema": schema })))
                 .collect(),
-            _ => [("*/*".to_string(), json!({ "schema": schema }))].into_iter().collect(),
+            _ => [("*/*".to_string(), json!({ "schema": schema }))]
+                .into_iter()
+                .collect(),
         };
-        out.insert("requestBody".into(), json!({"content": content, "required": true}));
+        out.insert(
+            "requestBody".into(),
+            json!({"content": content, "required": true}),
+        );
     }
     if dialect == Dialect::V2 {
         let produces: Vec<&str> = match op.answer {
@@ -111,7 +122,9 @@ fn operation(op: &Operation, tag: &str, dialect: Dialect) -> Value {
                 ("401", _) => json!({ "description": description }),
                 (_, Dialect::V3) => {
                     let content: Map<String, Value> = match op.answer {
-                        Answer::Text => [("*/*".to_string(), json!({ "schema": schema }))].into_iter().collect(),
+                        Answer::Text => [("*/*".to_string(), json!({ "schema": schema }))]
+                            .into_iter()
+                            .collect(),
                         Answer::Object(_) => PRODUCES
                             .iter()
                             .map(|t| (t.to_string(), json!({ "schema": schema })))

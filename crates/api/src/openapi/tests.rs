@@ -1,7 +1,8 @@
 use super::*;
-use crate::catalogue::RESOURCES;
 
-fn apps() -> Value {
+mod kubectl;
+
+pub(super) fn apps() -> Value {
     v3_document("apps", "v1").unwrap()
 }
 
@@ -12,7 +13,12 @@ fn index_lists_every_group_version_with_a_stable_hash() {
     assert_eq!(paths.len(), 1 + GROUPS.len());
     let core = paths["api/v1"]["serverRelativeURL"].as_str().unwrap();
     let hash = core.strip_prefix("/openapi/v3/api/v1?hash=").unwrap();
-    assert!(hash.len() >= 32 && hash.chars().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()));
+    assert!(
+        hash.len() >= 32
+            && hash
+                .chars()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+    );
     assert_eq!(Some(hash), v3_document_hash("", "v1"));
     assert_eq!(digest(v3_document_bytes("", "v1").unwrap()), hash);
     assert!(paths["apis/apps/v1"]["serverRelativeURL"]
@@ -33,43 +39,104 @@ fn unserved_group_versions_have_no_document() {
 fn deployment_paths_match_upstream() {
     let doc = apps();
     assert_eq!(doc["openapi"], "3.0.0");
-    assert_eq!(doc["info"], json!({"title": "Kubernetes", "version": "v1.33.0"}));
+    assert_eq!(
+        doc["info"],
+        json!({"title": "Kubernetes", "version": "v1.33.0"})
+    );
     let paths = &doc["paths"];
     let collection = &paths["/apis/apps/v1/namespaces/{namespace}/deployments"];
-    assert_eq!(collection["get"]["operationId"], "listAppsV1NamespacedDeployment");
+    assert_eq!(
+        collection["get"]["operationId"],
+        "listAppsV1NamespacedDeployment"
+    );
     assert_eq!(collection["get"]["x-kubernetes-action"], "list");
     assert_eq!(collection["post"]["x-kubernetes-action"], "post");
-    assert_eq!(collection["delete"]["operationId"], "deleteAppsV1CollectionNamespacedDeployment");
-    assert_eq!(collection["delete"]["x-kubernetes-action"], "deletecollection");
+    assert_eq!(
+        collection["delete"]["operationId"],
+        "deleteAppsV1CollectionNamespacedDeployment"
+    );
+    assert_eq!(
+        collection["delete"]["x-kubernetes-action"],
+        "deletecollection"
+    );
     assert_eq!(collection["parameters"][0]["name"], "namespace");
-    let list_schema = &collection["get"]["responses"]["200"]["content"]["application/json"]["schema"];
-    assert_eq!(list_schema["$ref"], "#/components/schemas/io.k8s.api.apps.v1.DeploymentList");
+    let list_schema =
+        &collection["get"]["responses"]["200"]["content"]["application/json"]["schema"];
+    assert_eq!(
+        list_schema["$ref"],
+        "#/components/schemas/io.k8s.api.apps.v1.DeploymentList"
+    );
 
     let object = &paths["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"];
-    for (method, action) in [("get", "get"), ("put", "put"), ("patch", "patch"), ("delete", "delete")] {
+    for (method, action) in [
+        ("get", "get"),
+        ("put", "put"),
+        ("patch", "patch"),
+        ("delete", "delete"),
+    ] {
         assert_eq!(object[method]["x-kubernetes-action"], action);
         assert_eq!(
             object[method]["x-kubernetes-group-version-kind"],
             json!({"group": "apps", "kind": "Deployment", "version": "v1"})
         );
     }
-    assert_eq!(object["patch"]["operationId"], "patchAppsV1NamespacedDeployment");
-    let patch_body = object["patch"]["requestBody"]["content"].as_object().unwrap();
-    for t in ["application/json-patch+json", "application/merge-patch+json",
-              "application/strategic-merge-patch+json", "application/apply-patch+yaml"] {
-        assert_eq!(patch_body[t]["schema"]["$ref"], "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.Patch");
+    assert_eq!(
+        object["patch"]["operationId"],
+        "patchAppsV1NamespacedDeployment"
+    );
+    let patch_body = object["patch"]["requestBody"]["content"]
+        .as_object()
+        .unwrap();
+    for t in [
+        "application/json-patch+json",
+        "application/merge-patch+json",
+        "application/strategic-merge-patch+json",
+        "application/apply-patch+yaml",
+    ] {
+        assert_eq!(
+            patch_body[t]["schema"]["$ref"],
+            "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.Patch"
+        );
     }
     let put_body = &object["put"]["requestBody"]["content"]["*/*"]["schema"]["$ref"];
-    assert_eq!(put_body, "#/components/schemas/io.k8s.api.apps.v1.Deployment");
-    let names: Vec<&str> = object["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        put_body,
+        "#/components/schemas/io.k8s.api.apps.v1.Deployment"
+    );
+    let names: Vec<&str> = object["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["name", "namespace"]);
-    let query: Vec<&str> = object["patch"]["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
-    assert_eq!(query, ["dryRun", "fieldManager", "fieldValidation", "force", "pretty"]);
+    let query: Vec<&str> = object["patch"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        query,
+        [
+            "dryRun",
+            "fieldManager",
+            "fieldValidation",
+            "force",
+            "pretty"
+        ]
+    );
 
     let status = &paths["/apis/apps/v1/namespaces/{namespace}/deployments/{name}/status"];
-    assert_eq!(status["patch"]["operationId"], "patchAppsV1NamespacedDeploymentStatus");
+    assert_eq!(
+        status["patch"]["operationId"],
+        "patchAppsV1NamespacedDeploymentStatus"
+    );
     let scale = &paths["/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale"];
-    assert_eq!(scale["put"]["x-kubernetes-group-version-kind"]["kind"], "Scale");
+    assert_eq!(
+        scale["put"]["x-kubernetes-group-version-kind"]["kind"],
+        "Scale"
+    );
     let all = &paths["/apis/apps/v1/deployments"]["get"];
     assert_eq!(all["operationId"], "listAppsV1DeploymentForAllNamespaces");
 }
@@ -89,94 +156,6 @@ fn cluster_scoped_and_core_paths() {
     assert_eq!(roles["tags"], json!(["rbacAuthorization_v1"]));
 }
 
-/// kubectl's `--validate=strict` probe (cli-runtime query_param_verifier_v3.go).
-fn patch_supports_field_validation(doc: &Value, group: &str, version: &str, kind: &str) -> bool {
-    let gvk = json!({"group": group, "kind": kind, "version": version});
-    let mut found = false;
-    for item in doc["paths"].as_object().unwrap().values() {
-        let Some(op) = item.get("patch") else { continue };
-        if op["x-kubernetes-group-version-kind"] != gvk {
-            continue;
-        }
-        found = true;
-        let ok = op["parameters"].as_array().is_some_and(|ps| {
-            ps.iter().any(|p| p["name"] == "fieldValidation" && p["in"] == "query")
-        });
-        if !ok {
-            return false;
-        }
-    }
-    found
-}
-
-#[test]
-fn every_patchable_kind_advertises_field_validation() {
-    for rt in RESOURCES.iter().filter(|rt| rt.kind != "Binding") {
-        let doc = v3_document(rt.group, rt.version).unwrap();
-        assert!(patch_supports_field_validation(&doc, rt.group, rt.version, rt.kind), "{}", rt.kind);
-    }
-}
-
-fn collect_refs(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::Object(m) => {
-            if let Some(r) = m.get("$ref").and_then(Value::as_str) {
-                out.push(r.to_string());
-            }
-            m.values().for_each(|v| collect_refs(v, out));
-        }
-        Value::Array(a) => a.iter().for_each(|v| collect_refs(v, out)),
-        _ => {}
-    }
-}
-
-#[test]
-fn components_hold_every_referenced_definition() {
-    for (group, version) in group_versions() {
-        let doc = v3_document(group, version).unwrap();
-        let schemas = doc["components"]["schemas"].as_object().unwrap();
-        let mut refs = Vec::new();
-        collect_refs(&doc, &mut refs);
-        for r in refs {
-            let name = r.strip_prefix("#/components/schemas/").unwrap();
-            assert!(schemas.contains_key(name), "{group}/{version}: {name}");
-        }
-        for name in META {
-            assert!(schemas.contains_key(*name), "{group}/{version}: {name}");
-        }
-    }
-}
-
-/// Resolves a property the way kubectl explain does: `$ref` or single `allOf`.
-fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
-    let reference = schema["$ref"].as_str().or_else(|| schema["allOf"][0]["$ref"].as_str());
-    match reference.and_then(|r| r.strip_prefix("#/components/schemas/")) {
-        Some(name) => &doc["components"]["schemas"][name],
-        None => schema,
-    }
-}
-
-#[test]
-fn explain_finds_deployment_strategy_and_patch_metadata() {
-    let doc = apps();
-    let schemas = doc["components"]["schemas"].as_object().unwrap();
-    let want = json!([{"group": "apps", "kind": "Deployment", "version": "v1"}]);
-    let (_, deployment) = schemas
-        .iter()
-        .find(|(_, s)| s["x-kubernetes-group-version-kind"] == want)
-        .unwrap();
-    let spec = resolve(&doc, &deployment["properties"]["spec"]);
-    let strategy = &spec["properties"]["strategy"];
-    assert!(strategy["description"].as_str().unwrap().contains("deployment strategy"));
-    assert_eq!(strategy["x-kubernetes-patch-strategy"], "retainKeys");
-    let rolling = resolve(&doc, &resolve(&doc, strategy)["properties"]["rollingUpdate"]);
-    let max_surge = &rolling["properties"]["maxSurge"];
-    assert!(max_surge["description"].as_str().unwrap().contains("maximum number of pods"));
-    let pod_spec = &schemas["io.k8s.api.core.v1.PodSpec"];
-    assert_eq!(pod_spec["properties"]["containers"]["x-kubernetes-patch-merge-key"], "name");
-    assert_eq!(pod_spec["properties"]["containers"]["x-kubernetes-patch-strategy"], "merge");
-}
-
 #[test]
 fn v2_document_uses_definitions() {
     let doc = v2_document();
@@ -186,15 +165,27 @@ fn v2_document_uses_definitions() {
     let mut refs = Vec::new();
     collect_refs(&doc, &mut refs);
     for r in &refs {
-        let name = r.strip_prefix("#/definitions/").unwrap_or_else(|| panic!("{r}"));
+        let name = r
+            .strip_prefix("#/definitions/")
+            .unwrap_or_else(|| panic!("{r}"));
         assert!(defs.contains_key(name), "{name}");
     }
     let spec = &defs["io.k8s.api.apps.v1.Deployment"]["properties"]["spec"];
-    assert_eq!(spec["$ref"], "#/definitions/io.k8s.api.apps.v1.DeploymentSpec");
+    assert_eq!(
+        spec["$ref"],
+        "#/definitions/io.k8s.api.apps.v1.DeploymentSpec"
+    );
     let patch = &doc["paths"]["/api/v1/namespaces/{namespace}/pods/{name}"]["patch"];
     assert_eq!(patch["parameters"][0]["in"], "body");
-    assert!(patch["parameters"].as_array().unwrap().iter().any(|p| p["name"] == "fieldValidation"));
-    assert_eq!(defs["io.k8s.apimachinery.pkg.util.intstr.IntOrString"]["type"], "string");
+    assert!(patch["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["name"] == "fieldValidation"));
+    assert_eq!(
+        defs["io.k8s.apimachinery.pkg.util.intstr.IntOrString"]["type"],
+        "string"
+    );
 }
 
 #[test]
@@ -214,17 +205,23 @@ fn document_build_time_and_size() {
         v2.len()
     );
     assert!(v3_bytes > 0 && !v2.is_empty());
+    drop((docs, v2));
+    let took = warm();
+    let rss = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS")).map(str::to_string));
+    eprintln!("openapi: warm() {took:?}; process {rss:?}");
 }
 
-#[test]
-#[ignore]
-fn dump_documents_tmp() {
-    let dir = std::path::Path::new("/tmp/skiff-openapi");
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("index.json"), serde_json::to_vec(&v3_index()).unwrap()).unwrap();
-    for (g, v) in group_versions() {
-        let name = v3_path(g, v).replace('/', "_");
-        std::fs::write(dir.join(format!("{name}.json")), v3_document_bytes(g, v).unwrap()).unwrap();
+pub(super) fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(r) = m.get("$ref").and_then(Value::as_str) {
+                out.push(r.to_string());
+            }
+            m.values().for_each(|v| collect_refs(v, out));
+        }
+        Value::Array(a) => a.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
     }
-    std::fs::write(dir.join("v2.json"), v2_document_bytes()).unwrap();
 }

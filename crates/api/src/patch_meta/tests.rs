@@ -38,7 +38,12 @@ fn tolerations_are_atomic_and_unknown_fields_have_no_meta() {
 fn table_has_no_duplicate_rows() {
     let mut seen = std::collections::HashSet::new();
     for e in entries() {
-        assert!(seen.insert((e.definition, e.property)), "{}.{}", e.definition, e.property);
+        assert!(
+            seen.insert((e.definition, e.property)),
+            "{}.{}",
+            e.definition,
+            e.property
+        );
         if e.meta.merge_key.is_some() {
             assert!(e.meta.merges(), "{}.{}", e.definition, e.property);
         }

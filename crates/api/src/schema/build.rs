@@ -26,6 +26,7 @@ pub(super) fn definitions() -> Map<String, Value> {
     let mut defs = gen.take_definitions(false);
     for def in defs.values_mut() {
         wrap_ref_siblings(def);
+        drop_required_metadata(def);
     }
     fix_scalar_types(&mut defs);
     add_list_kinds(&mut defs);
@@ -55,10 +56,27 @@ fn wrap_ref_siblings(schema: &mut Value) {
     }
 }
 
+/// Removes `metadata` from `required`: k8s-openapi adds it, upstream never requires it.
+fn drop_required_metadata(def: &mut Value) {
+    let Some(fields) = def.as_object_mut() else {
+        return;
+    };
+    if let Some(Value::Array(required)) = fields.get_mut("required") {
+        required.retain(|r| r != "metadata");
+        if required.is_empty() {
+            fields.shift_remove("required");
+        }
+    }
+}
+
 /// Gives Quantity and IntOrString the `oneOf` shapes upstream's v3 documents use.
 fn fix_scalar_types(defs: &mut Map<String, Value>) {
     let fixes = [
-        (QUANTITY, json!([{"type": "string"}, {"type": "number"}]), None),
+        (
+            QUANTITY,
+            json!([{"type": "string"}, {"type": "number"}]),
+            None,
+        ),
         (
             INT_OR_STRING,
             json!([{"type": "integer"}, {"type": "string"}]),
@@ -83,7 +101,11 @@ fn add_list_kinds(defs: &mut Map<String, Value>) {
         if !defs.contains_key(&item) {
             continue;
         }
-        let plural_kind = format!("{}{}", rt.kind, if rt.kind.ends_with('s') { "es" } else { "s" });
+        let plural_kind = format!(
+            "{}{}",
+            rt.kind,
+            if rt.kind.ends_with('s') { "es" } else { "s" }
+        );
         let list = json!({
             "description": format!("{}List is a list of {}.", rt.kind, plural_kind),
             "type": "object",

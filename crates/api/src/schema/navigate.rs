@@ -1,6 +1,6 @@
 //! Walking the registry: from a definition to its fields, list items and map values.
 
-use super::{definition, ref_name, registry};
+use super::{ref_name, registry};
 use serde_json::Value;
 
 /// What kind of JSON value a schema describes.
@@ -31,8 +31,11 @@ const MAX_REF_DEPTH: usize = 8;
 impl Node {
     /// The node of a named definition.
     pub fn definition(name: &str) -> Option<Node> {
-        let schema = definition(name)?;
-        Some(Node::from_schema(schema))
+        let (key, schema) = registry().definitions().get_key_value(name)?;
+        Some(Node {
+            definition: Some(key.as_str()),
+            ..Node::from_schema(schema)
+        })
     }
 
     /// The node for a served kind's top-level schema.
@@ -132,6 +135,15 @@ impl Node {
     /// `x-kubernetes-list-type` of this property.
     pub fn list_type(&self) -> Option<&'static str> {
         self.extension("x-kubernetes-list-type")
+    }
+
+    /// `x-kubernetes-list-map-keys` of this property.
+    pub fn list_map_keys(&self) -> Vec<&'static str> {
+        self.schema
+            .get("x-kubernetes-list-map-keys")
+            .and_then(Value::as_array)
+            .map(|keys| keys.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
     }
 
     /// The description shown by `kubectl explain`.

@@ -12,19 +12,28 @@ fn every_served_kind_has_a_schema_with_its_group_version_kind() {
         let name = definition_name(rt);
         let def = definition(&name).unwrap_or_else(|| panic!("no schema for {name}"));
         let gvk = &def["x-kubernetes-group-version-kind"][0];
-        assert_eq!(gvk, &json!({"group": rt.group, "kind": rt.kind, "version": rt.version}));
+        assert_eq!(
+            gvk,
+            &json!({"group": rt.group, "kind": rt.kind, "version": rt.version})
+        );
     }
 }
 
 #[test]
 fn served_kinds_have_list_schemas() {
     let list = definition("io.k8s.api.apps.v1.DeploymentList").unwrap();
-    assert_eq!(list["x-kubernetes-group-version-kind"][0]["kind"], "DeploymentList");
+    assert_eq!(
+        list["x-kubernetes-group-version-kind"][0]["kind"],
+        "DeploymentList"
+    );
     let items = Node::definition("io.k8s.api.apps.v1.DeploymentList")
         .and_then(|n| n.field("items"))
         .and_then(|n| n.items())
         .unwrap();
-    assert_eq!(items.definition_name(), Some("io.k8s.api.apps.v1.Deployment"));
+    assert_eq!(
+        items.definition_name(),
+        Some("io.k8s.api.apps.v1.Deployment")
+    );
 }
 
 #[test]
@@ -41,7 +50,10 @@ fn every_patch_meta_row_names_a_real_property() {
 
 #[test]
 fn navigation_reaches_container_ports_with_patch_metadata() {
-    let spec = Node::for_kind(deployments()).unwrap().field("spec").unwrap();
+    let spec = Node::for_kind(deployments())
+        .unwrap()
+        .field("spec")
+        .unwrap();
     let pod = spec.field("template").unwrap().field("spec").unwrap();
     assert_eq!(pod.definition_name(), Some("io.k8s.api.core.v1.PodSpec"));
     let containers = pod.field("containers").unwrap();
@@ -51,10 +63,18 @@ fn navigation_reaches_container_ports_with_patch_metadata() {
     let ports = containers.items().unwrap().field("ports").unwrap();
     assert_eq!(ports.patch_merge_key(), Some("containerPort"));
     assert_eq!(ports.list_type(), Some("map"));
+    assert_eq!(ports.list_map_keys(), ["containerPort", "protocol"]);
     let strategy = spec.field("strategy").unwrap();
     assert_eq!(strategy.patch_strategy(), Some("retainKeys"));
-    assert!(strategy.description().unwrap().contains("deployment strategy"));
-    assert!(strategy.field("rollingUpdate").unwrap().field("maxSurge").is_some());
+    assert!(strategy
+        .description()
+        .unwrap()
+        .contains("deployment strategy"));
+    assert!(strategy
+        .field("rollingUpdate")
+        .unwrap()
+        .field("maxSurge")
+        .is_some());
 }
 
 #[test]
@@ -63,7 +83,10 @@ fn maps_and_leaves_have_their_shapes() {
     let labels = meta.field("labels").unwrap();
     assert_eq!(labels.shape(), Shape::Map);
     assert_eq!(labels.values().unwrap().shape(), Shape::Scalar);
-    assert_eq!(meta.field("creationTimestamp").unwrap().shape(), Shape::Scalar);
+    assert_eq!(
+        meta.field("creationTimestamp").unwrap().shape(),
+        Shape::Scalar
+    );
     let fields_v1 = meta.field("managedFields").unwrap().items().unwrap();
     assert_eq!(fields_v1.field("fieldsV1").unwrap().shape(), Shape::Any);
     let quantity = Node::definition("io.k8s.apimachinery.pkg.api.resource.Quantity").unwrap();
@@ -128,10 +151,19 @@ fn free_form_fields_accept_anything() {
 
 #[test]
 fn definition_names_follow_upstream() {
-    assert_eq!(definition_name(deployments()), "io.k8s.api.apps.v1.Deployment");
+    assert_eq!(
+        definition_name(deployments()),
+        "io.k8s.api.apps.v1.Deployment"
+    );
     let np = find("networking.k8s.io", "v1", "networkpolicies").unwrap();
-    assert_eq!(definition_name(np), "io.k8s.api.networking.v1.NetworkPolicy");
-    assert_eq!(guessed_definition_name("", "v1", "Pod"), "io.k8s.api.core.v1.Pod");
+    assert_eq!(
+        definition_name(np),
+        "io.k8s.api.networking.v1.NetworkPolicy"
+    );
+    assert_eq!(
+        guessed_definition_name("", "v1", "Pod"),
+        "io.k8s.api.core.v1.Pod"
+    );
     assert_eq!(
         guessed_definition_name("rbac.authorization.k8s.io", "v1", "Role"),
         "io.k8s.api.rbac.v1.Role"
@@ -144,6 +176,34 @@ fn registry_build_time_and_size() {
     let defs = build::definitions();
     let took = start.elapsed();
     let bytes = serde_json::to_vec(&defs).unwrap().len();
-    eprintln!("registry: {} definitions, {bytes} bytes JSON, built in {took:?}", defs.len());
+    eprintln!(
+        "registry: {} definitions, {bytes} bytes JSON, built in {took:?}",
+        defs.len()
+    );
     assert!(defs.len() > 200);
+
+    warm();
+    let obj = json!({"metadata": {"name": "web", "labels": {"app": "web"}}, "spec": {
+    "replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+    "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [
+        {"name": "web", "image": "nginx", "ports": [{"containerPort": 80}],
+         "env": [{"name": "A", "value": "1"}], "resources": {"limits": {"cpu": "1"}},
+         "readinessProbe": {"httpGet": {"path": "/", "port": 80}}}
+    ]}}}});
+    let start = std::time::Instant::now();
+    for _ in 0..1000 {
+        assert!(unknown_fields(deployments(), &obj).is_empty());
+    }
+    eprintln!(
+        "unknown_fields: {:?} per Deployment",
+        start.elapsed() / 1000
+    );
+}
+
+#[test]
+fn metadata_is_never_required() {
+    let pod = definition("io.k8s.api.core.v1.Pod").unwrap();
+    assert!(pod.get("required").is_none());
+    let binding = definition("io.k8s.api.core.v1.Binding").unwrap();
+    assert_eq!(binding["required"], json!(["target"]));
 }

@@ -132,9 +132,7 @@ fn merge_objects(
 
 /// Whether an element's merge key equals `wanted`.
 pub(super) fn has_key_value(element: &Value, key: &str, wanted: &Value) -> bool {
-    element
-        .get(key)
-        .is_some_and(|v| values_equal(v, wanted))
+    element.get(key).is_some_and(|v| values_equal(v, wanted))
 }
 
 fn into_object(v: Value) -> Map<String, Value> {

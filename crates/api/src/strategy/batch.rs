@@ -1,7 +1,6 @@
 //! Job and CronJob checks, update rules and the generated Job selector.
 
-use super::cron::parse_schedule;
-use super::labels::{selector_matches, validate_annotations, validate_labels, validate_selector};
+use super::labels::{selector_matches, validate_selector};
 use super::meta::{immutable, non_negative, semantic_eq};
 use super::pod::validate_template;
 use super::value::{boolean, ensure_obj, has, int, s, set_default, Errs, Path};
@@ -13,7 +12,8 @@ const JOB_NAME: &str = "batch.kubernetes.io/job-name";
 const LEGACY_CONTROLLER_UID: &str = "controller-uid";
 const LEGACY_JOB_NAME: &str = "job-name";
 
-fn manual_selector(spec: &Value) -> bool {
+/// Whether the Job selects its pods itself.
+pub fn manual_selector(spec: &Value) -> bool {
     boolean(spec, "manualSelector") == Some(true)
 }
 
@@ -27,7 +27,10 @@ pub fn generate_selector(job: &mut Value) {
     if manual_selector(spec) || uid.is_empty() {
         return;
     }
-    if let Some(labels) = ensure_obj(spec, "template").and_then(|t| ensure_obj(t, "metadata")).and_then(|m| ensure_obj(m, "labels")) {
+    if let Some(labels) = ensure_obj(spec, "template")
+        .and_then(|t| ensure_obj(t, "metadata"))
+        .and_then(|m| ensure_obj(m, "labels"))
+    {
         for key in [LEGACY_JOB_NAME, JOB_NAME] {
             set_default(labels, key, json!(name));
         }
@@ -82,63 +85,128 @@ fn generated_selector(obj: &Value, spec: &Value, errs: &mut Errs) {
     let meta = obj.get("metadata").unwrap_or(&Value::Null);
     let (uid, name) = (s(meta, "uid"), s(meta, "name"));
     if uid.is_empty() {
-        errs.push(FieldError::required(&Path::new("metadata").child("uid"), ""));
+        errs.push(FieldError::required(
+            &Path::new("metadata").child("uid"),
+            "",
+        ));
     }
     let tp = Path::new("spec").child("template").child("metadata");
     let labels = spec.pointer("/template/metadata/labels");
-    for (key, want) in [(LEGACY_CONTROLLER_UID, uid), (LEGACY_JOB_NAME, name), (CONTROLLER_UID, uid), (JOB_NAME, name)] {
+    for (key, want) in [
+        (LEGACY_CONTROLLER_UID, uid),
+        (LEGACY_JOB_NAME, name),
+        (CONTROLLER_UID, uid),
+        (JOB_NAME, name),
+    ] {
         match labels.and_then(|l| l.get(key)).and_then(Value::as_str) {
-            None => errs.push(FieldError::required(&tp.child("labels").key(key), format!("must be '{want}'"))),
-            Some(v) if v != want => errs.push(FieldError::invalid(&tp.child("labels").key(key), labels.cloned().unwrap_or_default(), format!("must be '{want}'"))),
+            None => errs.push(FieldError::required(
+                &tp.child("labels").key(key),
+                format!("must be '{want}'"),
+            )),
+            Some(v) if v != want => errs.push(FieldError::invalid(
+                &tp.child("labels").key(key),
+                labels.cloned().unwrap_or_default(),
+                format!("must be '{want}'"),
+            )),
             Some(_) => {}
         }
     }
     let expected = json!({CONTROLLER_UID: uid, JOB_NAME: name});
     if selector_matches(&spec["selector"], Some(&expected)) == Some(false) {
-        errs.push(FieldError::invalid(&Path::new("spec").child("selector"), spec["selector"].clone(), "`selector` not auto-generated"));
+        errs.push(FieldError::invalid(
+            &Path::new("spec").child("selector"),
+            spec["selector"].clone(),
+            "`selector` not auto-generated",
+        ));
     }
 }
 
 /// Validates the parts of a Job spec shared with CronJob job templates.
 pub fn validate_job_spec(spec: &Value, path: &Path, errs: &mut Errs) {
-    for field in ["parallelism", "completions", "activeDeadlineSeconds", "backoffLimit", "ttlSecondsAfterFinished", "backoffLimitPerIndex", "maxFailedIndexes"] {
+    for field in [
+        "parallelism",
+        "completions",
+        "activeDeadlineSeconds",
+        "backoffLimit",
+        "ttlSecondsAfterFinished",
+        "backoffLimitPerIndex",
+        "maxFailedIndexes",
+    ] {
         non_negative(int(spec, field), &path.child(field), errs);
     }
     let mode = s(spec, "completionMode");
     if let Some(b) = int(spec, "backoffLimitPerIndex") {
         if mode != "Indexed" {
-            errs.push(FieldError::invalid(&path.child("backoffLimitPerIndex"), json!(b), "requires indexed completion mode"));
+            errs.push(FieldError::invalid(
+                &path.child("backoffLimitPerIndex"),
+                json!(b),
+                "requires indexed completion mode",
+            ));
         }
     }
     match mode {
         "" | "NonIndexed" => {}
         "Indexed" => {
             if !has(spec, "completions") {
-                errs.push(FieldError::required(&path.child("completions"), "when completion mode is Indexed"));
+                errs.push(FieldError::required(
+                    &path.child("completions"),
+                    "when completion mode is Indexed",
+                ));
             }
             if let Some(p) = int(spec, "parallelism").filter(|p| *p > 100_000) {
-                errs.push(FieldError::invalid(&path.child("parallelism"), json!(p), "must be less than or equal to 100000 when completion mode is Indexed"));
+                errs.push(FieldError::invalid(
+                    &path.child("parallelism"),
+                    json!(p),
+                    "must be less than or equal to 100000 when completion mode is Indexed",
+                ));
             }
         }
-        m => errs.push(FieldError::not_supported(&path.child("completionMode"), json!(m), &["NonIndexed", "Indexed"])),
+        m => errs.push(FieldError::not_supported(
+            &path.child("completionMode"),
+            json!(m),
+            &["NonIndexed", "Indexed"],
+        )),
     }
     let failure_policy = has(spec, "podFailurePolicy");
     if let Some(p) = spec.get("podReplacementPolicy").and_then(Value::as_str) {
-        let allowed: &[&str] = if failure_policy { &["Failed"] } else { &["Failed", "TerminatingOrFailed"] };
+        let allowed: &[&str] = if failure_policy {
+            &["Failed"]
+        } else {
+            &["Failed", "TerminatingOrFailed"]
+        };
         if !allowed.contains(&p) {
-            errs.push(FieldError::not_supported(&path.child("podReplacementPolicy"), json!(p), allowed));
+            errs.push(FieldError::not_supported(
+                &path.child("podReplacementPolicy"),
+                json!(p),
+                allowed,
+            ));
         }
     }
     let tp = path.child("template");
     let template = spec.get("template").unwrap_or(&Value::Null);
     validate_template(template, &tp, errs);
     let rp = tp.child("spec").child("restartPolicy");
-    match template.pointer("/spec/restartPolicy").and_then(Value::as_str).unwrap_or("") {
-        "" | "Always" => errs.push(FieldError::required(&rp, "valid values: \"OnFailure\", \"Never\"")),
+    match template
+        .pointer("/spec/restartPolicy")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+    {
+        "" | "Always" => errs.push(FieldError::required(
+            &rp,
+            "valid values: \"OnFailure\", \"Never\"",
+        )),
         "Never" => {}
-        "OnFailure" if failure_policy => errs.push(FieldError::invalid(&rp, json!("OnFailure"), "only \"Never\" is supported when podFailurePolicy is specified")),
+        "OnFailure" if failure_policy => errs.push(FieldError::invalid(
+            &rp,
+            json!("OnFailure"),
+            "only \"Never\" is supported when podFailurePolicy is specified",
+        )),
         "OnFailure" => {}
-        r => errs.push(FieldError::not_supported(&rp, json!(r), &["OnFailure", "Never"])),
+        r => errs.push(FieldError::not_supported(
+            &rp,
+            json!(r),
+            &["OnFailure", "Never"],
+        )),
     }
 }
 
@@ -150,21 +218,48 @@ pub fn validate_job_update(new: &Value, old: &Value, errs: &mut Errs) {
         && int(ns, "completions") == int(ns, "parallelism")
         && int(os, "completions") == int(os, "parallelism");
     if !elastic {
-        immutable(ns.get("completions"), os.get("completions"), &sp.child("completions"), errs);
+        immutable(
+            ns.get("completions"),
+            os.get("completions"),
+            &sp.child("completions"),
+            errs,
+        );
     }
-    immutable(ns.get("selector"), os.get("selector"), &sp.child("selector"), errs);
+    immutable(
+        ns.get("selector"),
+        os.get("selector"),
+        &sp.child("selector"),
+        errs,
+    );
     let mut old_template = os.get("template").cloned().unwrap_or(Value::Null);
     let never_started = boolean(os, "suspend") == Some(true) && !has(&old["status"], "startTime");
     if never_started {
         let new_template = ns.get("template").unwrap_or(&Value::Null);
-        for ptr in ["/spec/nodeSelector", "/spec/tolerations", "/metadata/annotations", "/metadata/labels", "/spec/schedulingGates", "/spec/affinity/nodeAffinity"] {
+        for ptr in [
+            "/spec/nodeSelector",
+            "/spec/tolerations",
+            "/metadata/annotations",
+            "/metadata/labels",
+            "/spec/schedulingGates",
+            "/spec/affinity/nodeAffinity",
+        ] {
             copy_pointer(&mut old_template, new_template, ptr);
         }
     }
     if !semantic_eq(ns.get("template").unwrap_or(&Value::Null), &old_template) {
-        errs.push(FieldError::invalid(&sp.child("template"), ns.get("template").cloned().unwrap_or_default(), super::meta::IMMUTABLE));
+        errs.push(FieldError::invalid(
+            &sp.child("template"),
+            ns.get("template").cloned().unwrap_or_default(),
+            super::meta::IMMUTABLE,
+        ));
     }
-    for field in ["completionMode", "podFailurePolicy", "backoffLimitPerIndex", "managedBy", "successPolicy"] {
+    for field in [
+        "completionMode",
+        "podFailurePolicy",
+        "backoffLimitPerIndex",
+        "managedBy",
+        "successPolicy",
+    ] {
         immutable(ns.get(field), os.get(field), &sp.child(field), errs);
     }
 }
@@ -180,71 +275,20 @@ fn copy_pointer(dst: &mut Value, src: &Value, ptr: &str) {
     }
 }
 
-/// Validates a CronJob.
-pub fn validate_cron_job(obj: &Value, errs: &mut Errs) {
-    let name = s(&obj["metadata"], "name");
-    if name.len() > 52 {
-        errs.push(FieldError::invalid(&Path::new("metadata").child("name"), json!(name), "must be no more than 52 characters"));
-    }
-    let spec = obj.get("spec").unwrap_or(&Value::Null);
-    let sp = Path::new("spec");
-    let schedule = s(spec, "schedule");
-    if schedule.is_empty() {
-        errs.push(FieldError::required(&sp.child("schedule"), ""));
-    } else {
-        if let Err(e) = parse_schedule(schedule) {
-            errs.push(FieldError::invalid(&sp.child("schedule"), json!(schedule), e));
-        }
-        if schedule.contains("TZ") {
-            errs.push(FieldError::invalid(&sp.child("schedule"), json!(schedule), "cannot use TZ or CRON_TZ in schedule, use timeZone field instead"));
-        }
-    }
-    non_negative(int(spec, "startingDeadlineSeconds"), &sp.child("startingDeadlineSeconds"), errs);
-    match s(spec, "concurrencyPolicy") {
-        "" => errs.push(FieldError::required(&sp.child("concurrencyPolicy"), "")),
-        "Allow" | "Forbid" | "Replace" => {}
-        p => errs.push(FieldError::not_supported(&sp.child("concurrencyPolicy"), json!(p), &["Allow", "Forbid", "Replace"])),
-    }
-    let jt = spec.get("jobTemplate").unwrap_or(&Value::Null);
-    let jp = sp.child("jobTemplate");
-    let meta = jt.get("metadata").unwrap_or(&Value::Null);
-    validate_labels(meta.get("labels"), &jp.child("metadata").child("labels"), errs);
-    validate_annotations(meta.get("annotations"), &jp.child("metadata").child("annotations"), errs);
-    let job_spec = jt.get("spec").unwrap_or(&Value::Null);
-    validate_job_spec(job_spec, &jp.child("spec"), errs);
-    if let Some(sel) = job_spec.get("selector").filter(|v| !v.is_null()) {
-        errs.push(FieldError::invalid(&jp.child("spec").child("selector"), sel.clone(), "`selector` will be auto-generated"));
-    }
-    if manual_selector(job_spec) {
-        errs.push(FieldError::not_supported(&jp.child("spec").child("manualSelector"), json!(true), &["nil", "false"]));
-    }
-    for field in ["successfulJobsHistoryLimit", "failedJobsHistoryLimit"] {
-        non_negative(int(spec, field), &sp.child(field), errs);
-    }
-    if let Some(tz) = spec.get("timeZone").filter(|v| !v.is_null()) {
-        let t = tz.as_str().unwrap_or("");
-        let tp = sp.child("timeZone");
-        if t.is_empty() {
-            errs.push(FieldError::invalid(&tp, tz.clone(), "timeZone must be nil or non-empty string"));
-        } else if t.eq_ignore_ascii_case("Local") {
-            errs.push(FieldError::invalid(&tp, tz.clone(), "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones"));
-        } else if !t.split('/').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "_+-".contains(c))) {
-            errs.push(FieldError::invalid(&tp, tz.clone(), format!("unknown time zone {t}")));
-        }
-    }
+/// A defaulted Job with a generated selector, for tests of batch kinds.
+#[cfg(test)]
+pub fn test_job() -> Value {
+    let mut j = json!({"metadata": {"name": "pi", "uid": "u1"}, "spec": {"backoffLimit": 6, "template": {"spec": {
+        "containers": [{"name": "c", "image": "perl", "imagePullPolicy": "Always", "terminationMessagePolicy": "File"}],
+        "restartPolicy": "Never", "dnsPolicy": "ClusterFirst", "terminationGracePeriodSeconds": 30}}}});
+    generate_selector(&mut j);
+    j
 }
 
 #[cfg(test)]
 mod tests {
+    use super::test_job as job;
     use super::*;
-
-    fn job() -> Value {
-        let mut j = json!({"metadata": {"name": "pi", "uid": "u1"}, "spec": {"backoffLimit": 6, "template": {"spec": {
-            "containers": [{"name": "c", "image": "perl", "imagePullPolicy": "Always", "terminationMessagePolicy": "File"}],
-            "restartPolicy": "Never", "dnsPolicy": "ClusterFirst", "terminationGracePeriodSeconds": 30}}}});
-        generate_selector(&mut j);
-        j
-    }
 
     fn run(f: fn(&Value, &mut Errs), v: &Value) -> Vec<String> {
         let mut errs = Errs::new();
@@ -255,10 +299,20 @@ mod tests {
     #[test]
     fn generated_selector_makes_a_valid_job() {
         let j = job();
-        assert_eq!(j["spec"]["selector"], json!({"matchLabels": {CONTROLLER_UID: "u1"}}));
+        assert_eq!(
+            j["spec"]["selector"],
+            json!({"matchLabels": {CONTROLLER_UID: "u1"}})
+        );
         assert_eq!(j["spec"]["template"]["metadata"]["labels"][JOB_NAME], "pi");
-        assert_eq!(j["spec"]["template"]["metadata"]["labels"][LEGACY_CONTROLLER_UID], "u1");
-        assert!(run(validate_job, &j).is_empty(), "{:?}", run(validate_job, &j));
+        assert_eq!(
+            j["spec"]["template"]["metadata"]["labels"][LEGACY_CONTROLLER_UID],
+            "u1"
+        );
+        assert!(
+            run(validate_job, &j).is_empty(),
+            "{:?}",
+            run(validate_job, &j)
+        );
     }
 
     #[test]
@@ -282,20 +336,5 @@ mod tests {
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].field, "spec.template");
         assert_eq!(errs[0].detail, "field is immutable");
-    }
-
-    #[test]
-    fn cron_jobs() {
-        let mut cj = json!({"metadata": {"name": "c"}, "spec": {"schedule": "61 * * * *", "concurrencyPolicy": "Sometimes",
-            "jobTemplate": {"spec": {"selector": {}, "template": job()["spec"]["template"].clone()}}}});
-        assert_eq!(run(validate_cron_job, &cj), vec![
-            "spec.schedule: Invalid value: \"61 * * * *\": end of range (61) above maximum (59): 61",
-            "spec.concurrencyPolicy: Unsupported value: \"Sometimes\": supported values: \"Allow\", \"Forbid\", \"Replace\"",
-            "spec.jobTemplate.spec.selector: Invalid value: map[string]string{}: `selector` will be auto-generated",
-        ]);
-        cj["spec"]["schedule"] = json!("@hourly");
-        cj["spec"]["concurrencyPolicy"] = json!("Allow");
-        cj["spec"]["jobTemplate"]["spec"]["selector"] = Value::Null;
-        assert!(run(validate_cron_job, &cj).is_empty());
     }
 }

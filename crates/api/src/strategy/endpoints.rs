@@ -1,8 +1,8 @@
 //! Endpoints and EndpointSlice checks and defaults.
 
 use super::meta::immutable;
-use super::names::{dns1123_label, dns1123_subdomain, ip, port_num, qualified_name, NameRule};
-use super::net::{is_ipv4, is_ipv6, non_special_ip};
+use super::names::{dns1123_label, dns1123_subdomain, port_num, qualified_name, NameRule};
+use super::net::{ip, is_ipv4, is_ipv6, non_special_ip};
 use super::value::{arr, each_mut, int, s, set_default, set_default_str, Errs, Path};
 use crate::FieldError;
 use serde_json::{json, Value};
@@ -12,7 +12,9 @@ const ADDRESS_TYPES: &[&str] = &["FQDN", "IPv4", "IPv6"];
 
 /// Defaults endpoint port protocols to TCP.
 pub fn default_endpoints(obj: &mut Value) {
-    each_mut(obj, "subsets", |ss| each_mut(ss, "ports", |p| set_default_str(p, "protocol", "TCP")));
+    each_mut(obj, "subsets", |ss| {
+        each_mut(ss, "ports", |p| set_default_str(p, "protocol", "TCP"))
+    });
 }
 
 /// Defaults EndpointSlice ports: protocol TCP and an empty name.
@@ -35,7 +37,11 @@ fn protocol(port: &Value, p: &Path, errs: &mut Errs) {
     match s(port, "protocol") {
         "" => errs.push(FieldError::required(&p.child("protocol"), "")),
         pr if PROTOCOLS.contains(&pr) => {}
-        pr => errs.push(FieldError::not_supported(&p.child("protocol"), json!(pr), PROTOCOLS)),
+        pr => errs.push(FieldError::not_supported(
+            &p.child("protocol"),
+            json!(pr),
+            PROTOCOLS,
+        )),
     }
 }
 
@@ -59,7 +65,10 @@ pub fn validate_endpoints(obj: &Value, errs: &mut Errs) {
     for (i, ss) in arr(obj, "subsets").iter().enumerate() {
         let sp = path.index(i);
         if arr(ss, "addresses").is_empty() && arr(ss, "notReadyAddresses").is_empty() {
-            errs.push(FieldError::required(&sp, "must specify `addresses` or `notReadyAddresses`"));
+            errs.push(FieldError::required(
+                &sp,
+                "must specify `addresses` or `notReadyAddresses`",
+            ));
         }
         for field in ["addresses", "notReadyAddresses"] {
             for (j, addr) in arr(ss, field).iter().enumerate() {
@@ -99,21 +108,36 @@ pub fn validate_endpoint_slice(obj: &Value, errs: &mut Errs) {
     match kind {
         "" => errs.push(FieldError::required(&Path::new("addressType"), "")),
         k if ADDRESS_TYPES.contains(&k) => {}
-        k => errs.push(FieldError::not_supported(&Path::new("addressType"), json!(k), ADDRESS_TYPES)),
+        k => errs.push(FieldError::not_supported(
+            &Path::new("addressType"),
+            json!(k),
+            ADDRESS_TYPES,
+        )),
     }
     let path = Path::new("endpoints");
     for (i, ep) in arr(obj, "endpoints").iter().enumerate() {
         let p = path.index(i);
         let addrs = arr(ep, "addresses");
         if addrs.is_empty() {
-            errs.push(FieldError::required(&p.child("addresses"), "must contain at least 1 address"));
+            errs.push(FieldError::required(
+                &p.child("addresses"),
+                "must contain at least 1 address",
+            ));
         }
         for (j, a) in addrs.iter().enumerate() {
             let ap = p.child("addresses").index(j);
             let a = a.as_str().unwrap_or("");
             match kind {
-                "IPv4" if !is_ipv4(a) => errs.push(FieldError::invalid(&ap, json!(a), "must be a valid IPv4 address")),
-                "IPv6" if !is_ipv6(a) => errs.push(FieldError::invalid(&ap, json!(a), "must be a valid IPv6 address")),
+                "IPv4" if !is_ipv4(a) => errs.push(FieldError::invalid(
+                    &ap,
+                    json!(a),
+                    "must be a valid IPv4 address",
+                )),
+                "IPv6" if !is_ipv6(a) => errs.push(FieldError::invalid(
+                    &ap,
+                    json!(a),
+                    "must be a valid IPv6 address",
+                )),
                 "IPv4" | "IPv6" => non_special_ip(a, &ap, errs),
                 "FQDN" => {
                     let name = a.strip_suffix('.').unwrap_or(a);
@@ -121,7 +145,11 @@ pub fn validate_endpoint_slice(obj: &Value, errs: &mut Errs) {
                         errs.push(FieldError::invalid(&ap, json!(name), msg));
                     }
                     if name.split('.').count() < 2 {
-                        errs.push(FieldError::invalid(&ap, json!(name), "should be a domain with at least two segments separated by dots"));
+                        errs.push(FieldError::invalid(
+                            &ap,
+                            json!(name),
+                            "should be a domain with at least two segments separated by dots",
+                        ));
                     }
                 }
                 _ => {}
@@ -155,7 +183,12 @@ pub fn validate_endpoint_slice(obj: &Value, errs: &mut Errs) {
 
 /// Checks an EndpointSlice update: the address type is fixed.
 pub fn validate_endpoint_slice_update(new: &Value, old: &Value, errs: &mut Errs) {
-    immutable(new.get("addressType"), old.get("addressType"), &Path::new("addressType"), errs);
+    immutable(
+        new.get("addressType"),
+        old.get("addressType"),
+        &Path::new("addressType"),
+        errs,
+    );
 }
 
 #[cfg(test)]
@@ -182,13 +215,19 @@ mod tests {
 
     #[test]
     fn endpoint_slices() {
-        assert_eq!(run(validate_endpoint_slice, json!({})), vec!["addressType: Required value"]);
+        assert_eq!(
+            run(validate_endpoint_slice, json!({})),
+            vec!["addressType: Required value"]
+        );
         let mut slice = json!({"addressType": "IPv4", "endpoints": [{"addresses": ["fd00::1"]}, {"addresses": []}], "ports": [{"port": 80}, {"port": 81}]});
         default_endpoint_slice(&mut slice);
-        assert_eq!(run(validate_endpoint_slice, slice), vec![
+        assert_eq!(
+            run(validate_endpoint_slice, slice),
+            vec![
             "endpoints[0].addresses[0]: Invalid value: \"fd00::1\": must be a valid IPv4 address",
             "endpoints[1].addresses: Required value: must contain at least 1 address",
             "ports[1].name: Duplicate value: \"\"",
-        ]);
+        ]
+        );
     }
 }

@@ -75,7 +75,11 @@ pub fn validate_selector(sel: &Value, path: &Path, errs: &mut Errs) {
         for (j, v) in values.iter().enumerate() {
             let v = v.as_str().unwrap_or("");
             for msg in label_value(v) {
-                errs.push(FieldError::invalid(&p.child("values").index(j), json!(v), msg));
+                errs.push(FieldError::invalid(
+                    &p.child("values").index(j),
+                    json!(v),
+                    msg,
+                ));
             }
         }
     }
@@ -128,22 +132,35 @@ mod tests {
     fn label_errors_name_the_map_and_show_the_bad_part() {
         let mut errs = Errs::new();
         let labels = json!({"bad key!": "ok", "app": "-bad"});
-        validate_labels(Some(&labels), &Path::new("metadata").child("labels"), &mut errs);
+        validate_labels(
+            Some(&labels),
+            &Path::new("metadata").child("labels"),
+            &mut errs,
+        );
         assert_eq!(errs.len(), 2);
         assert_eq!(errs[0].field, "metadata.labels");
         assert_eq!(errs[0].value, Some(json!("bad key!")));
         assert!(errs[0].detail.starts_with("name part must consist"));
         assert_eq!(errs[1].value, Some(json!("-bad")));
-        assert!(errs[1].detail.starts_with("a valid label must be an empty string"));
+        assert!(errs[1]
+            .detail
+            .starts_with("a valid label must be an empty string"));
     }
 
     #[test]
     fn annotations_are_case_insensitive_and_limited_in_size() {
         let mut errs = Errs::new();
         let ann = json!({"Example.COM/Key": "x", "big": "a".repeat(TOTAL_ANNOTATION_SIZE)});
-        validate_annotations(Some(&ann), &Path::new("metadata").child("annotations"), &mut errs);
+        validate_annotations(
+            Some(&ann),
+            &Path::new("metadata").child("annotations"),
+            &mut errs,
+        );
         assert_eq!(errs.len(), 1);
-        assert_eq!(errs[0].to_string(), "metadata.annotations: Too long: may not be more than 262144 bytes");
+        assert_eq!(
+            errs[0].to_string(),
+            "metadata.annotations: Too long: may not be more than 262144 bytes"
+        );
     }
 
     #[test]
@@ -167,9 +184,18 @@ mod tests {
         let labels = json!({"app": "web", "tier": "fe"});
         let sel = json!({"matchLabels": {"app": "web"}, "matchExpressions": [{"key": "tier", "operator": "In", "values": ["fe", "be"]}]});
         assert_eq!(selector_matches(&sel, Some(&labels)), Some(true));
-        assert_eq!(selector_matches(&json!({"matchLabels": {"app": "db"}}), Some(&labels)), Some(false));
+        assert_eq!(
+            selector_matches(&json!({"matchLabels": {"app": "db"}}), Some(&labels)),
+            Some(false)
+        );
         assert_eq!(selector_matches(&json!({}), None), Some(true));
-        assert_eq!(selector_matches(&json!({"matchExpressions": [{"key": "a", "operator": "In"}]}), None), None);
+        assert_eq!(
+            selector_matches(
+                &json!({"matchExpressions": [{"key": "a", "operator": "In"}]}),
+                None
+            ),
+            None
+        );
         assert!(selector_is_empty(&json!({"matchLabels": {}})));
         assert!(map_selector_matches(&json!({"app": "web"}), Some(&labels)));
         assert!(!map_selector_matches(&json!({"app": "x"}), Some(&labels)));

@@ -19,12 +19,19 @@ pub fn validate_object_meta(obj: &Value, namespaced: bool, rule: NameRule, errs:
     let generate_name = s(meta, "generateName");
     if !generate_name.is_empty() {
         for msg in rule.check(generate_name, true) {
-            errs.push(FieldError::invalid(&path.child("generateName"), json!(generate_name), msg));
+            errs.push(FieldError::invalid(
+                &path.child("generateName"),
+                json!(generate_name),
+                msg,
+            ));
         }
     }
     let name = s(meta, "name");
     if name.is_empty() {
-        errs.push(FieldError::required(&path.child("name"), "name or generateName is required"));
+        errs.push(FieldError::required(
+            &path.child("name"),
+            "name or generateName is required",
+        ));
     } else {
         for msg in rule.check(name, false) {
             errs.push(FieldError::invalid(&path.child("name"), json!(name), msg));
@@ -36,14 +43,25 @@ pub fn validate_object_meta(obj: &Value, namespaced: bool, rule: NameRule, errs:
             errs.push(FieldError::required(&path.child("namespace"), ""));
         } else {
             for msg in NameRule::Label.check(ns, false) {
-                errs.push(FieldError::invalid(&path.child("namespace"), json!(ns), msg));
+                errs.push(FieldError::invalid(
+                    &path.child("namespace"),
+                    json!(ns),
+                    msg,
+                ));
             }
         }
     } else if !ns.is_empty() {
-        errs.push(FieldError::forbidden(&path.child("namespace"), "not allowed on this type"));
+        errs.push(FieldError::forbidden(
+            &path.child("namespace"),
+            "not allowed on this type",
+        ));
     }
     if let Some(g) = int(meta, "generation").filter(|g| *g < 0) {
-        errs.push(FieldError::invalid(&path.child("generation"), json!(g), NEGATIVE));
+        errs.push(FieldError::invalid(
+            &path.child("generation"),
+            json!(g),
+            NEGATIVE,
+        ));
     }
     validate_meta_maps(meta, &path, errs);
     validate_owner_references(meta, &path.child("ownerReferences"), errs);
@@ -72,15 +90,27 @@ fn validate_owner_references(meta: &Value, path: &Path, errs: &mut Errs) {
         let api_version = s(r, "apiVersion");
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
         if version.is_empty() {
-            errs.push(FieldError::invalid(&path.child("apiVersion"), json!(api_version), "version must not be empty"));
+            errs.push(FieldError::invalid(
+                &path.child("apiVersion"),
+                json!(api_version),
+                "version must not be empty",
+            ));
         }
         for field in ["kind", "name", "uid"] {
             if s(r, field).is_empty() {
-                errs.push(FieldError::invalid(&path.child(field), json!(s(r, field)), "must not be empty"));
+                errs.push(FieldError::invalid(
+                    &path.child(field),
+                    json!(s(r, field)),
+                    "must not be empty",
+                ));
             }
         }
         if group.is_empty() && version == "v1" && s(r, "kind") == "Event" {
-            errs.push(FieldError::invalid(path, r.clone(), "/v1, Kind=Event is disallowed from being an owner"));
+            errs.push(FieldError::invalid(
+                path,
+                r.clone(),
+                "/v1, Kind=Event is disallowed from being an owner",
+            ));
         }
         if r.get("controller").and_then(Value::as_bool) == Some(true) {
             let current = format!("{}/{}", s(r, "kind"), s(r, "name"));
@@ -144,11 +174,25 @@ pub fn validate_object_meta_update(new: &Value, old: &Value, errs: &mut Errs) {
             ));
         }
     }
-    let (ng, og) = (int(nm, "generation").unwrap_or(0), int(om, "generation").unwrap_or(0));
+    let (ng, og) = (
+        int(nm, "generation").unwrap_or(0),
+        int(om, "generation").unwrap_or(0),
+    );
     if ng < og {
-        errs.push(FieldError::invalid(&path.child("generation"), json!(ng), "must not be decremented"));
+        errs.push(FieldError::invalid(
+            &path.child("generation"),
+            json!(ng),
+            "must not be decremented",
+        ));
     }
-    for field in ["name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"] {
+    for field in [
+        "name",
+        "namespace",
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+    ] {
         immutable(nm.get(field), om.get(field), &path.child(field), errs);
     }
 }
@@ -156,7 +200,11 @@ pub fn validate_object_meta_update(new: &Value, old: &Value, errs: &mut Errs) {
 /// Adds `field is immutable` when the values differ (absent, null and empty count as equal).
 pub fn immutable(new: Option<&Value>, old: Option<&Value>, path: &Path, errs: &mut Errs) {
     if !semantic_eq(new.unwrap_or(&Value::Null), old.unwrap_or(&Value::Null)) {
-        errs.push(FieldError::invalid(path, new.cloned().unwrap_or(Value::Null), IMMUTABLE));
+        errs.push(FieldError::invalid(
+            path,
+            new.cloned().unwrap_or(Value::Null),
+            IMMUTABLE,
+        ));
     }
 }
 
@@ -176,7 +224,8 @@ pub fn is_zero(v: &Value) -> bool {
 pub fn semantic_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
-            x.iter().all(|(k, v)| y.get(k).map_or_else(|| is_zero(v), |w| semantic_eq(v, w)))
+            x.iter()
+                .all(|(k, v)| y.get(k).map_or_else(|| is_zero(v), |w| semantic_eq(v, w)))
                 && y.iter().all(|(k, w)| x.contains_key(k) || is_zero(w))
         }
         (Value::Array(x), Value::Array(y)) => {
@@ -191,13 +240,19 @@ pub fn semantic_eq(a: &Value, b: &Value) -> bool {
 /// A short listing of the top-level fields that differ, for "may not change" messages.
 pub fn diff_lines(old: &Value, new: &Value) -> String {
     let empty = serde_json::Map::new();
-    let (o, n) = (old.as_object().unwrap_or(&empty), new.as_object().unwrap_or(&empty));
+    let (o, n) = (
+        old.as_object().unwrap_or(&empty),
+        new.as_object().unwrap_or(&empty),
+    );
     let mut keys: Vec<&String> = o.keys().chain(n.keys()).collect();
     keys.sort();
     keys.dedup();
     let mut out = Vec::new();
     for k in keys {
-        let (a, b) = (o.get(k).unwrap_or(&Value::Null), n.get(k).unwrap_or(&Value::Null));
+        let (a, b) = (
+            o.get(k).unwrap_or(&Value::Null),
+            n.get(k).unwrap_or(&Value::Null),
+        );
         if !semantic_eq(a, b) {
             out.push(format!("-  {k}: {a}"));
             out.push(format!("+  {k}: {b}"));
@@ -219,10 +274,18 @@ mod tests {
     #[test]
     fn name_is_required_and_checked() {
         assert_eq!(
-            errs_of(json!({"metadata": {"namespace": "default"}}), true, NameRule::Subdomain),
+            errs_of(
+                json!({"metadata": {"namespace": "default"}}),
+                true,
+                NameRule::Subdomain
+            ),
             vec!["metadata.name: Required value: name or generateName is required"]
         );
-        let got = errs_of(json!({"metadata": {"name": "Bad_Name", "namespace": "default"}}), true, NameRule::Subdomain);
+        let got = errs_of(
+            json!({"metadata": {"name": "Bad_Name", "namespace": "default"}}),
+            true,
+            NameRule::Subdomain,
+        );
         assert_eq!(got.len(), 1);
         assert!(got[0].starts_with("metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain must consist of"));
     }
@@ -230,11 +293,19 @@ mod tests {
     #[test]
     fn namespace_rules_follow_scope() {
         assert_eq!(
-            errs_of(json!({"metadata": {"name": "a"}}), true, NameRule::Subdomain),
+            errs_of(
+                json!({"metadata": {"name": "a"}}),
+                true,
+                NameRule::Subdomain
+            ),
             vec!["metadata.namespace: Required value"]
         );
         assert_eq!(
-            errs_of(json!({"metadata": {"name": "a", "namespace": "x"}}), false, NameRule::Subdomain),
+            errs_of(
+                json!({"metadata": {"name": "a", "namespace": "x"}}),
+                false,
+                NameRule::Subdomain
+            ),
             vec!["metadata.namespace: Forbidden: not allowed on this type"]
         );
     }
@@ -261,10 +332,13 @@ mod tests {
         let mut errs = Errs::new();
         validate_object_meta_update(&new, &old, &mut errs);
         let got: Vec<String> = errs.iter().map(ToString::to_string).collect();
-        assert_eq!(got, vec![
-            "metadata.generation: Invalid value: 2: must not be decremented",
-            "metadata.name: Invalid value: \"b\": field is immutable",
-        ]);
+        assert_eq!(
+            got,
+            vec![
+                "metadata.generation: Invalid value: 2: must not be decremented",
+                "metadata.name: Invalid value: \"b\": field is immutable",
+            ]
+        );
     }
 
     #[test]

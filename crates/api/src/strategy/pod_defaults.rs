@@ -88,7 +88,11 @@ pub fn pod_spec(spec: &mut Value) {
 /// Defaults one container.
 pub fn container(c: &mut Value) {
     if s(c, "imagePullPolicy").is_empty() {
-        let policy = if image_tag(s(c, "image")) == "latest" { "Always" } else { "IfNotPresent" };
+        let policy = if image_tag(s(c, "image")) == "latest" {
+            "Always"
+        } else {
+            "IfNotPresent"
+        };
         set_default_str(c, "imagePullPolicy", policy);
     }
     set_default_str(c, "terminationMessagePath", "/dev/termination-log");
@@ -209,7 +213,10 @@ mod tests {
         assert_eq!(c["terminationMessagePolicy"], "File");
         assert_eq!(c["ports"][0]["protocol"], "TCP");
         assert_eq!(c["resources"]["requests"]["cpu"], "1");
-        assert_eq!(c["resizePolicy"], json!([{"resourceName": "cpu", "restartPolicy": "NotRequired"}]));
+        assert_eq!(
+            c["resizePolicy"],
+            json!([{"resourceName": "cpu", "restartPolicy": "NotRequired"}])
+        );
         assert_eq!(
             c["livenessProbe"],
             json!({"httpGet": {"port": 80, "path": "/", "scheme": "HTTP"}, "timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3})
@@ -222,8 +229,13 @@ mod tests {
     fn templates_do_not_get_pod_only_defaults() {
         let mut t = json!({"spec": {"containers": [{"name": "a", "image": "nginx:1.25", "resources": {"limits": {"cpu": "1"}}}]}});
         pod_template(&mut t);
-        assert_eq!(t["spec"]["containers"][0]["imagePullPolicy"], "IfNotPresent");
-        assert!(t["spec"]["containers"][0]["resources"].get("requests").is_none());
+        assert_eq!(
+            t["spec"]["containers"][0]["imagePullPolicy"],
+            "IfNotPresent"
+        );
+        assert!(t["spec"]["containers"][0]["resources"]
+            .get("requests")
+            .is_none());
         assert!(t["spec"].get("enableServiceLinks").is_none());
     }
 

@@ -1,80 +1,35 @@
 //! Scheduling-related pod spec checks: tolerations, affinity, spread constraints and DNS config.
 
 use super::labels::{validate_label_name, validate_selector};
-use super::names::{dns1123_subdomain, ip, label_value, NameRule};
-use super::value::{arr, has, int, s, Errs, Path};
+use super::names::{dns1123_subdomain, NameRule};
+use super::net::ip;
+use super::value::{arr, int, s, Errs, Path};
 use crate::FieldError;
 use serde_json::{json, Value};
-
-const TAINT_EFFECTS: &[&str] = &["NoSchedule", "PreferNoSchedule", "NoExecute"];
-
-/// Validates `tolerations`.
-pub fn validate_tolerations(list: &[Value], path: &Path, errs: &mut Errs) {
-    for (i, t) in list.iter().enumerate() {
-        let p = path.index(i);
-        let (key, op, value, effect) = (s(t, "key"), s(t, "operator"), s(t, "value"), s(t, "effect"));
-        if !key.is_empty() {
-            validate_label_name(key, &p.child("key"), errs);
-        }
-        if key.is_empty() && op != "Exists" {
-            errs.push(FieldError::invalid(&p.child("operator"), json!(op), "operator must be Exists when `key` is empty, which means \"match all values and all keys\""));
-        }
-        if has(t, "tolerationSeconds") && effect != "NoExecute" {
-            errs.push(FieldError::invalid(&p.child("effect"), json!(effect), "effect must be 'NoExecute' when `tolerationSeconds` is set"));
-        }
-        match op {
-            "Equal" | "" => {
-                let msgs = label_value(value);
-                if !msgs.is_empty() {
-                    errs.push(FieldError::invalid(&p.child("operator"), json!(value), msgs.join(";")));
-                }
-            }
-            "Exists" if !value.is_empty() => errs.push(FieldError::invalid(&p.child("operator"), json!(value), "value must be empty when `operator` is 'Exists'")),
-            "Exists" => {}
-            _ => errs.push(FieldError::not_supported(&p.child("operator"), json!(op), &["Equal", "Exists"])),
-        }
-        if !effect.is_empty() && !TAINT_EFFECTS.contains(&effect) {
-            errs.push(FieldError::not_supported(&p.child("effect"), json!(effect), TAINT_EFFECTS));
-        }
-    }
-}
-
-/// Validates node taints (`spec.taints` of a Node).
-pub fn validate_taints(list: &[Value], path: &Path, errs: &mut Errs) {
-    let mut seen: Vec<(&str, &str)> = Vec::new();
-    for (i, t) in list.iter().enumerate() {
-        let p = path.index(i);
-        let (key, effect) = (s(t, "key"), s(t, "effect"));
-        validate_label_name(key, &p.child("key"), errs);
-        let msgs = label_value(s(t, "value"));
-        if !msgs.is_empty() {
-            errs.push(FieldError::invalid(&p.child("value"), json!(s(t, "value")), msgs.join(";")));
-        }
-        if effect.is_empty() {
-            errs.push(FieldError::required(&p.child("effect"), ""));
-        } else if !TAINT_EFFECTS.contains(&effect) {
-            errs.push(FieldError::not_supported(&p.child("effect"), json!(effect), TAINT_EFFECTS));
-        }
-        if seen.contains(&(key, effect)) {
-            let mut e = FieldError::duplicate(&p, t.clone());
-            e.detail = "taints must be unique by key and effect pair".into();
-            errs.push(e);
-            continue;
-        }
-        seen.push((key, effect));
-    }
-}
 
 fn node_selector_term(term: &Value, path: &Path, errs: &mut Errs) {
     for (j, req) in arr(term, "matchExpressions").iter().enumerate() {
         let p = path.child("matchExpressions").index(j);
         let n = arr(req, "values").len();
         match s(req, "operator") {
-            "In" | "NotIn" if n == 0 => errs.push(FieldError::required(&p.child("values"), "must be specified when `operator` is 'In' or 'NotIn'")),
-            "Exists" | "DoesNotExist" if n > 0 => errs.push(FieldError::forbidden(&p.child("values"), "may not be specified when `operator` is 'Exists' or 'DoesNotExist'")),
-            "Gt" | "Lt" if n != 1 => errs.push(FieldError::required(&p.child("values"), "must be specified single value when `operator` is 'Lt' or 'Gt'")),
+            "In" | "NotIn" if n == 0 => errs.push(FieldError::required(
+                &p.child("values"),
+                "must be specified when `operator` is 'In' or 'NotIn'",
+            )),
+            "Exists" | "DoesNotExist" if n > 0 => errs.push(FieldError::forbidden(
+                &p.child("values"),
+                "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+            )),
+            "Gt" | "Lt" if n != 1 => errs.push(FieldError::required(
+                &p.child("values"),
+                "must be specified single value when `operator` is 'Lt' or 'Gt'",
+            )),
             "In" | "NotIn" | "Exists" | "DoesNotExist" | "Gt" | "Lt" => {}
-            op => errs.push(FieldError::invalid(&p.child("operator"), json!(op), "not a valid selector operator")),
+            op => errs.push(FieldError::invalid(
+                &p.child("operator"),
+                json!(op),
+                "not a valid selector operator",
+            )),
         }
         validate_label_name(s(req, "key"), &p.child("key"), errs);
     }
@@ -88,12 +43,19 @@ fn affinity_term(term: &Value, path: &Path, errs: &mut Errs) {
     }
     for ns in arr(term, "namespaces").iter().filter_map(Value::as_str) {
         for msg in NameRule::Label.check(ns, false) {
-            errs.push(FieldError::invalid(&path.child("namespace"), json!(ns), msg));
+            errs.push(FieldError::invalid(
+                &path.child("namespace"),
+                json!(ns),
+                msg,
+            ));
         }
     }
     let key = s(term, "topologyKey");
     if key.is_empty() {
-        errs.push(FieldError::required(&path.child("topologyKey"), "can not be empty"));
+        errs.push(FieldError::required(
+            &path.child("topologyKey"),
+            "can not be empty",
+        ));
     }
     validate_label_name(key, &path.child("topologyKey"), errs);
 }
@@ -101,7 +63,11 @@ fn affinity_term(term: &Value, path: &Path, errs: &mut Errs) {
 fn weight(w: &Value, path: &Path, errs: &mut Errs) {
     let v = int(w, "weight").unwrap_or(0);
     if !(1..=100).contains(&v) {
-        errs.push(FieldError::invalid(&path.child("weight"), json!(v), "must be in the range 1-100"));
+        errs.push(FieldError::invalid(
+            &path.child("weight"),
+            json!(v),
+            "must be in the range 1-100",
+        ));
     }
 }
 
@@ -109,20 +75,35 @@ fn weight(w: &Value, path: &Path, errs: &mut Errs) {
 pub fn validate_affinity(aff: &Value, path: &Path, errs: &mut Errs) {
     if let Some(na) = aff.get("nodeAffinity").filter(|v| !v.is_null()) {
         let p = path.child("nodeAffinity");
-        if let Some(req) = na.get("requiredDuringSchedulingIgnoredDuringExecution").filter(|v| !v.is_null()) {
-            let tp = p.child("requiredDuringSchedulingIgnoredDuringExecution").child("nodeSelectorTerms");
+        if let Some(req) = na
+            .get("requiredDuringSchedulingIgnoredDuringExecution")
+            .filter(|v| !v.is_null())
+        {
+            let tp = p
+                .child("requiredDuringSchedulingIgnoredDuringExecution")
+                .child("nodeSelectorTerms");
             let terms = arr(req, "nodeSelectorTerms");
             if terms.is_empty() {
-                errs.push(FieldError::required(&tp, "must have at least one node selector term"));
+                errs.push(FieldError::required(
+                    &tp,
+                    "must have at least one node selector term",
+                ));
             }
             for (i, t) in terms.iter().enumerate() {
                 node_selector_term(t, &tp.index(i), errs);
             }
         }
         let pp = p.child("preferredDuringSchedulingIgnoredDuringExecution");
-        for (i, t) in arr(na, "preferredDuringSchedulingIgnoredDuringExecution").iter().enumerate() {
+        for (i, t) in arr(na, "preferredDuringSchedulingIgnoredDuringExecution")
+            .iter()
+            .enumerate()
+        {
             weight(t, &pp.index(i), errs);
-            node_selector_term(t.get("preference").unwrap_or(&Value::Null), &pp.index(i).child("preference"), errs);
+            node_selector_term(
+                t.get("preference").unwrap_or(&Value::Null),
+                &pp.index(i).child("preference"),
+                errs,
+            );
         }
     }
     for kind in ["podAffinity", "podAntiAffinity"] {
@@ -131,11 +112,17 @@ pub fn validate_affinity(aff: &Value, path: &Path, errs: &mut Errs) {
         };
         let p = path.child(kind);
         let rp = p.child("requiredDuringSchedulingIgnoredDuringExecution");
-        for (i, t) in arr(pa, "requiredDuringSchedulingIgnoredDuringExecution").iter().enumerate() {
+        for (i, t) in arr(pa, "requiredDuringSchedulingIgnoredDuringExecution")
+            .iter()
+            .enumerate()
+        {
             affinity_term(t, &rp.index(i), errs);
         }
         let pp = p.child("preferredDuringSchedulingIgnoredDuringExecution");
-        for (i, t) in arr(pa, "preferredDuringSchedulingIgnoredDuringExecution").iter().enumerate() {
+        for (i, t) in arr(pa, "preferredDuringSchedulingIgnoredDuringExecution")
+            .iter()
+            .enumerate()
+        {
             weight(t, &pp.index(i), errs);
             let term = t.get("podAffinityTerm").unwrap_or(&Value::Null);
             affinity_term(term, &pp.index(i).child("podAffinityTerm"), errs);
@@ -149,18 +136,34 @@ pub fn validate_spread(list: &[Value], path: &Path, errs: &mut Errs) {
         let p = path.index(i);
         let skew = int(c, "maxSkew").unwrap_or(0);
         if skew <= 0 {
-            errs.push(FieldError::invalid(&p.child("maxSkew"), json!(skew), "must be greater than zero"));
+            errs.push(FieldError::invalid(
+                &p.child("maxSkew"),
+                json!(skew),
+                "must be greater than zero",
+            ));
         }
         if s(c, "topologyKey").is_empty() {
-            errs.push(FieldError::required(&p.child("topologyKey"), "can not be empty"));
+            errs.push(FieldError::required(
+                &p.child("topologyKey"),
+                "can not be empty",
+            ));
         }
         let action = s(c, "whenUnsatisfiable");
         if action != "DoNotSchedule" && action != "ScheduleAnyway" {
-            errs.push(FieldError::not_supported(&p.child("whenUnsatisfiable"), json!(action), &["DoNotSchedule", "ScheduleAnyway"]));
+            errs.push(FieldError::not_supported(
+                &p.child("whenUnsatisfiable"),
+                json!(action),
+                &["DoNotSchedule", "ScheduleAnyway"],
+            ));
         }
-        let dup = list[i + 1..].iter().any(|o| s(o, "topologyKey") == s(c, "topologyKey") && s(o, "whenUnsatisfiable") == action);
+        let dup = list[i + 1..].iter().any(|o| {
+            s(o, "topologyKey") == s(c, "topologyKey") && s(o, "whenUnsatisfiable") == action
+        });
         if dup {
-            errs.push(FieldError::duplicate(&p.child("{topologyKey, whenUnsatisfiable}"), json!(format!("{{{}, {action}}}", s(c, "topologyKey")))));
+            errs.push(FieldError::duplicate(
+                &p.child("{topologyKey, whenUnsatisfiable}"),
+                json!(format!("{{{}, {action}}}", s(c, "topologyKey"))),
+            ));
         }
         if let Some(sel) = c.get("labelSelector").filter(|v| !v.is_null()) {
             validate_selector(sel, &p.child("labelSelector"), errs);
@@ -173,9 +176,17 @@ pub fn validate_dns_config(spec: &Value, path: &Path, errs: &mut Errs) {
     let cfg = spec.get("dnsConfig").filter(|v| !v.is_null());
     if s(spec, "dnsPolicy") == "None" {
         match cfg {
-            None => return errs.push(FieldError::required(path, "must provide `dnsConfig` when `dnsPolicy` is None")),
+            None => {
+                return errs.push(FieldError::required(
+                    path,
+                    "must provide `dnsConfig` when `dnsPolicy` is None",
+                ))
+            }
             Some(c) if arr(c, "nameservers").is_empty() => {
-                return errs.push(FieldError::required(&path.child("nameservers"), "must provide at least one DNS nameserver when `dnsPolicy` is None"))
+                return errs.push(FieldError::required(
+                    &path.child("nameservers"),
+                    "must provide at least one DNS nameserver when `dnsPolicy` is None",
+                ))
             }
             Some(_) => {}
         }
@@ -185,16 +196,28 @@ pub fn validate_dns_config(spec: &Value, path: &Path, errs: &mut Errs) {
     };
     let servers = arr(cfg, "nameservers");
     if servers.len() > 3 {
-        errs.push(FieldError::invalid(&path.child("nameservers"), json!(servers), "must not have more than 3 nameservers"));
+        errs.push(FieldError::invalid(
+            &path.child("nameservers"),
+            json!(servers),
+            "must not have more than 3 nameservers",
+        ));
     }
     for (i, ns) in servers.iter().enumerate() {
         for msg in ip(ns.as_str().unwrap_or("")) {
-            errs.push(FieldError::invalid(&path.child("nameservers").index(i), ns.clone(), msg));
+            errs.push(FieldError::invalid(
+                &path.child("nameservers").index(i),
+                ns.clone(),
+                msg,
+            ));
         }
     }
     let searches = arr(cfg, "searches");
     if searches.len() > 32 {
-        errs.push(FieldError::invalid(&path.child("searches"), json!(searches), "must not have more than 32 search paths"));
+        errs.push(FieldError::invalid(
+            &path.child("searches"),
+            json!(searches),
+            "must not have more than 32 search paths",
+        ));
     }
     for (i, search) in searches.iter().enumerate() {
         let v = search.as_str().unwrap_or("");
@@ -203,12 +226,19 @@ pub fn validate_dns_config(spec: &Value, path: &Path, errs: &mut Errs) {
         }
         let trimmed = v.strip_suffix('.').unwrap_or(v);
         for msg in dns1123_subdomain(trimmed) {
-            errs.push(FieldError::invalid(&path.child("searches").index(i), json!(trimmed), msg));
+            errs.push(FieldError::invalid(
+                &path.child("searches").index(i),
+                json!(trimmed),
+                msg,
+            ));
         }
     }
     for (i, opt) in arr(cfg, "options").iter().enumerate() {
         if s(opt, "name").is_empty() {
-            errs.push(FieldError::required(&path.child("options").index(i), "must not be empty"));
+            errs.push(FieldError::required(
+                &path.child("options").index(i),
+                "must not be empty",
+            ));
         }
     }
 }
@@ -219,34 +249,23 @@ mod tests {
 
     fn run(f: fn(&[Value], &Path, &mut Errs), v: Value) -> Vec<String> {
         let mut errs = Errs::new();
-        f(v.as_array().map(Vec::as_slice).unwrap_or(&[]), &Path::new("x"), &mut errs);
+        f(
+            v.as_array().map(Vec::as_slice).unwrap_or(&[]),
+            &Path::new("x"),
+            &mut errs,
+        );
         errs.iter().map(ToString::to_string).collect()
-    }
-
-    #[test]
-    fn tolerations() {
-        assert_eq!(run(validate_tolerations, json!([{"operator": "Equal", "value": "v"}, {"key": "k", "operator": "Maybe"}, {"key": "k", "operator": "Exists", "tolerationSeconds": 5, "effect": "NoSchedule"}])), vec![
-            "x[0].operator: Invalid value: \"Equal\": operator must be Exists when `key` is empty, which means \"match all values and all keys\"",
-            "x[1].operator: Unsupported value: \"Maybe\": supported values: \"Equal\", \"Exists\"",
-            "x[2].effect: Invalid value: \"NoSchedule\": effect must be 'NoExecute' when `tolerationSeconds` is set",
-        ]);
-    }
-
-    #[test]
-    fn taints_are_unique_by_key_and_effect() {
-        let got = run(validate_taints, json!([{"key": "a", "effect": "NoSchedule"}, {"key": "a", "effect": "NoSchedule"}, {"key": "b"}]));
-        assert_eq!(got.len(), 2);
-        assert!(got[0].starts_with("x[1]: Duplicate value:"));
-        assert!(got[0].ends_with("taints must be unique by key and effect pair"));
-        assert_eq!(got[1], "x[2].effect: Required value");
     }
 
     #[test]
     fn affinity_and_dns() {
         let mut errs = Errs::new();
-        validate_affinity(&json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": []}},
+        validate_affinity(
+            &json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": []}},
             "podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 0, "podAffinityTerm": {"topologyKey": "zone"}}]}}),
-            &Path::new("a"), &mut errs);
+            &Path::new("a"),
+            &mut errs,
+        );
         validate_dns_config(&json!({"dnsPolicy": "None"}), &Path::new("d"), &mut errs);
         let got: Vec<String> = errs.iter().map(ToString::to_string).collect();
         assert_eq!(got, vec![
@@ -258,11 +277,17 @@ mod tests {
 
     #[test]
     fn spread_constraints() {
-        let got = run(validate_spread, json!([{"maxSkew": 0, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"},
-            {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}]));
-        assert_eq!(got, vec![
-            "x[0].maxSkew: Invalid value: 0: must be greater than zero",
-            "x[0].{topologyKey, whenUnsatisfiable}: Duplicate value: \"{zone, DoNotSchedule}\"",
-        ]);
+        let got = run(
+            validate_spread,
+            json!([{"maxSkew": 0, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"},
+            {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}]),
+        );
+        assert_eq!(
+            got,
+            vec![
+                "x[0].maxSkew: Invalid value: 0: must be greater than zero",
+                "x[0].{topologyKey, whenUnsatisfiable}: Duplicate value: \"{zone, DoNotSchedule}\"",
+            ]
+        );
     }
 }

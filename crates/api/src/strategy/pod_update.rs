@@ -15,27 +15,48 @@ pub fn validate_pod_update(new: &Value, old: &Value, errs: &mut Errs) {
     for key in ["containers", "initContainers"] {
         let (nc, oc) = (arr(ns, key), arr(os, key));
         if nc.len() != oc.len() {
-            errs.push(FieldError::forbidden(&path.child(key), "pod updates may not add or remove containers"));
+            errs.push(FieldError::forbidden(
+                &path.child(key),
+                "pod updates may not add or remove containers",
+            ));
             return;
         }
         for (i, c) in nc.iter().enumerate() {
             let image = s(c, "image");
             if image.is_empty() {
-                errs.push(FieldError::required(&path.child(key).index(i).child("image"), ""));
+                errs.push(FieldError::required(
+                    &path.child(key).index(i).child("image"),
+                    "",
+                ));
             }
         }
     }
     let deadline = path.child("activeDeadlineSeconds");
-    match (int(ns, "activeDeadlineSeconds"), int(os, "activeDeadlineSeconds")) {
+    match (
+        int(ns, "activeDeadlineSeconds"),
+        int(os, "activeDeadlineSeconds"),
+    ) {
         (Some(n), _) if !(0..=i64::from(i32::MAX)).contains(&n) => {
-            errs.push(FieldError::invalid(&deadline, json!(n), inclusive_range_error(0, i64::from(i32::MAX))));
+            errs.push(FieldError::invalid(
+                &deadline,
+                json!(n),
+                inclusive_range_error(0, i64::from(i32::MAX)),
+            ));
             return;
         }
         (Some(n), Some(o)) if o < n => {
-            errs.push(FieldError::invalid(&deadline, json!(n), "must be less than or equal to previous value"));
+            errs.push(FieldError::invalid(
+                &deadline,
+                json!(n),
+                "must be less than or equal to previous value",
+            ));
             return;
         }
-        (None, Some(_)) => errs.push(FieldError::invalid(&deadline, Value::Null, "must not update from a positive integer to nil value")),
+        (None, Some(_)) => errs.push(FieldError::invalid(
+            &deadline,
+            Value::Null,
+            "must not update from a positive integer to nil value",
+        )),
         _ => {}
     }
     let (nt, ot) = (arr(ns, "tolerations"), arr(os, "tolerations"));
@@ -52,14 +73,23 @@ pub fn validate_pod_update(new: &Value, old: &Value, errs: &mut Errs) {
         })
     });
     if !kept {
-        errs.push(FieldError::forbidden(&path.child("tolerations"), "existing toleration can not be modified except its tolerationSeconds"));
+        errs.push(FieldError::forbidden(
+            &path.child("tolerations"),
+            "existing toleration can not be modified except its tolerationSeconds",
+        ));
     }
-    let old_gates: Vec<&str> = arr(os, "schedulingGates").iter().map(|g| s(g, "name")).collect();
+    let old_gates: Vec<&str> = arr(os, "schedulingGates")
+        .iter()
+        .map(|g| s(g, "name"))
+        .collect();
     for (i, gate) in arr(ns, "schedulingGates").iter().enumerate() {
         if !old_gates.contains(&s(gate, "name")) {
             errs.push(FieldError::forbidden(
                 &path.child("schedulingGates").index(i).child("name"),
-                format!("only deletion is allowed, but found new scheduling gate '{}'", s(gate, "name")),
+                format!(
+                    "only deletion is allowed, but found new scheduling gate '{}'",
+                    s(gate, "name")
+                ),
             ));
         }
     }
@@ -70,7 +100,10 @@ pub fn validate_pod_update(new: &Value, old: &Value, errs: &mut Errs) {
     if !semantic_eq(&munged, os) {
         errs.push(FieldError::forbidden(
             &path,
-            format!("pod updates may not change fields other than {UPDATABLE}\n{}", diff_lines(os, &munged)),
+            format!(
+                "pod updates may not change fields other than {UPDATABLE}\n{}",
+                diff_lines(os, &munged)
+            ),
         ));
     }
 }
@@ -122,7 +155,8 @@ mod tests {
     fn image_and_deadline_may_change() {
         let mut new = pod("nginx:2");
         new["spec"]["activeDeadlineSeconds"] = json!(50);
-        new["spec"]["tolerations"] = json!([{"key": "a", "operator": "Exists"}, {"key": "b", "operator": "Exists"}]);
+        new["spec"]["tolerations"] =
+            json!([{"key": "a", "operator": "Exists"}, {"key": "b", "operator": "Exists"}]);
         assert!(errs_of(&new, &pod("nginx:1")).is_empty());
     }
 
@@ -134,8 +168,12 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert!(got[0].starts_with("spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`,"));
         let mut more = pod("nginx");
-        more["spec"]["containers"] = json!([{"name": "c", "image": "x"}, {"name": "d", "image": "y"}]);
-        assert_eq!(errs_of(&more, &pod("nginx")), vec!["spec.containers: Forbidden: pod updates may not add or remove containers"]);
+        more["spec"]["containers"] =
+            json!([{"name": "c", "image": "x"}, {"name": "d", "image": "y"}]);
+        assert_eq!(
+            errs_of(&more, &pod("nginx")),
+            vec!["spec.containers: Forbidden: pod updates may not add or remove containers"]
+        );
     }
 
     #[test]

@@ -29,24 +29,52 @@ impl ProbeKind {
 }
 
 /// Validates a probe of the given kind; `grace` is the pod's termination grace period.
-pub fn validate_probe(kind: ProbeKind, probe: &Value, grace: Option<i64>, path: &Path, errs: &mut Errs) {
-    validate_handler(probe, &["exec", "httpGet", "tcpSocket", "grpc"], grace, path, errs);
-    for field in ["initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"] {
+pub fn validate_probe(
+    kind: ProbeKind,
+    probe: &Value,
+    grace: Option<i64>,
+    path: &Path,
+    errs: &mut Errs,
+) {
+    validate_handler(
+        probe,
+        &["exec", "httpGet", "tcpSocket", "grpc"],
+        grace,
+        path,
+        errs,
+    );
+    for field in [
+        "initialDelaySeconds",
+        "timeoutSeconds",
+        "periodSeconds",
+        "successThreshold",
+        "failureThreshold",
+    ] {
         non_negative(int(probe, field), &path.child(field), errs);
     }
     if let Some(t) = int(probe, "terminationGracePeriodSeconds").filter(|t| *t <= 0) {
-        errs.push(FieldError::invalid(&path.child("terminationGracePeriodSeconds"), json!(t), "must be greater than 0"));
+        errs.push(FieldError::invalid(
+            &path.child("terminationGracePeriodSeconds"),
+            json!(t),
+            "must be greater than 0",
+        ));
     }
     let success = int(probe, "successThreshold").unwrap_or(0);
     match kind {
         ProbeKind::Liveness | ProbeKind::Startup if success != 1 => {
-            errs.push(FieldError::invalid(&path.child("successThreshold"), json!(success), "must be 1"));
+            errs.push(FieldError::invalid(
+                &path.child("successThreshold"),
+                json!(success),
+                "must be 1",
+            ));
         }
-        ProbeKind::Readiness if has(probe, "terminationGracePeriodSeconds") => errs.push(FieldError::invalid(
-            &path.child("terminationGracePeriodSeconds"),
-            probe["terminationGracePeriodSeconds"].clone(),
-            "must not be set for readinessProbes",
-        )),
+        ProbeKind::Readiness if has(probe, "terminationGracePeriodSeconds") => {
+            errs.push(FieldError::invalid(
+                &path.child("terminationGracePeriodSeconds"),
+                probe["terminationGracePeriodSeconds"].clone(),
+                "must not be set for readinessProbes",
+            ))
+        }
         _ => {}
     }
 }
@@ -55,7 +83,13 @@ pub fn validate_probe(kind: ProbeKind, probe: &Value, grace: Option<i64>, path: 
 pub fn validate_lifecycle(lc: &Value, grace: Option<i64>, path: &Path, errs: &mut Errs) {
     for hook in ["postStart", "preStop"] {
         if let Some(h) = lc.get(hook).filter(|h| !h.is_null()) {
-            validate_handler(h, &["exec", "httpGet", "tcpSocket", "sleep"], grace, &path.child(hook), errs);
+            validate_handler(
+                h,
+                &["exec", "httpGet", "tcpSocket", "sleep"],
+                grace,
+                &path.child(hook),
+                errs,
+            );
         }
     }
 }
@@ -65,29 +99,50 @@ fn validate_handler(h: &Value, kinds: &[&str], grace: Option<i64>, path: &Path, 
     for kind in kinds.iter().copied().filter(|k| has(h, k)) {
         let p = path.child(kind);
         if n > 0 {
-            errs.push(FieldError::forbidden(&p, "may not specify more than 1 handler type"));
+            errs.push(FieldError::forbidden(
+                &p,
+                "may not specify more than 1 handler type",
+            ));
             continue;
         }
         n += 1;
         let a = &h[kind];
         match kind {
-            "exec" if arr(a, "command").is_empty() => errs.push(FieldError::required(&p.child("command"), "")),
+            "exec" if arr(a, "command").is_empty() => {
+                errs.push(FieldError::required(&p.child("command"), ""))
+            }
             "httpGet" => {
                 if s(a, "path").is_empty() {
                     errs.push(FieldError::required(&p.child("path"), ""));
                 }
-                port_num_or_name(a.get("port").unwrap_or(&Value::Null), &p.child("port"), errs);
+                port_num_or_name(
+                    a.get("port").unwrap_or(&Value::Null),
+                    &p.child("port"),
+                    errs,
+                );
                 let scheme = s(a, "scheme");
                 if scheme != "HTTP" && scheme != "HTTPS" {
-                    errs.push(FieldError::not_supported(&p.child("scheme"), json!(scheme), &["HTTP", "HTTPS"]));
+                    errs.push(FieldError::not_supported(
+                        &p.child("scheme"),
+                        json!(scheme),
+                        &["HTTP", "HTTPS"],
+                    ));
                 }
                 for header in arr(a, "httpHeaders") {
                     for msg in http_header_name(s(header, "name")) {
-                        errs.push(FieldError::invalid(&p.child("httpHeaders"), json!(s(header, "name")), msg));
+                        errs.push(FieldError::invalid(
+                            &p.child("httpHeaders"),
+                            json!(s(header, "name")),
+                            msg,
+                        ));
                     }
                 }
             }
-            "tcpSocket" => port_num_or_name(a.get("port").unwrap_or(&Value::Null), &p.child("port"), errs),
+            "tcpSocket" => port_num_or_name(
+                a.get("port").unwrap_or(&Value::Null),
+                &p.child("port"),
+                errs,
+            ),
             "grpc" => {
                 let port = int(a, "port").unwrap_or(0);
                 for msg in port_num(port) {
@@ -145,9 +200,15 @@ mod tests {
 
     #[test]
     fn probes_need_exactly_one_handler() {
-        assert_eq!(probe_errs(ProbeKind::Readiness, json!({})), vec!["p: Required value: must specify a handler type"]);
         assert_eq!(
-            probe_errs(ProbeKind::Readiness, json!({"exec": {"command": ["true"]}, "tcpSocket": {"port": 80}})),
+            probe_errs(ProbeKind::Readiness, json!({})),
+            vec!["p: Required value: must specify a handler type"]
+        );
+        assert_eq!(
+            probe_errs(
+                ProbeKind::Readiness,
+                json!({"exec": {"command": ["true"]}, "tcpSocket": {"port": 80}})
+            ),
             vec!["p.tcpSocket: Forbidden: may not specify more than 1 handler type"]
         );
     }
@@ -158,11 +219,14 @@ mod tests {
             ProbeKind::Liveness,
             json!({"httpGet": {"path": "/", "port": 70000, "scheme": "HTTP"}, "periodSeconds": -1, "successThreshold": 2}),
         );
-        assert_eq!(got, vec![
-            "p.httpGet.port: Invalid value: 70000: must be between 1 and 65535, inclusive",
-            "p.periodSeconds: Invalid value: -1: must be greater than or equal to 0",
-            "p.successThreshold: Invalid value: 2: must be 1",
-        ]);
+        assert_eq!(
+            got,
+            vec![
+                "p.httpGet.port: Invalid value: 70000: must be between 1 and 65535, inclusive",
+                "p.periodSeconds: Invalid value: -1: must be greater than or equal to 0",
+                "p.successThreshold: Invalid value: 2: must be 1",
+            ]
+        );
         assert_eq!(
             probe_errs(ProbeKind::Readiness, json!({"tcpSocket": {"port": "Bad"}, "terminationGracePeriodSeconds": 5})),
             vec![
@@ -175,7 +239,12 @@ mod tests {
     #[test]
     fn sleep_hook_respects_grace_period() {
         let mut errs = Errs::new();
-        validate_lifecycle(&json!({"preStop": {"sleep": {"seconds": 60}}}), Some(30), &Path::new("l"), &mut errs);
+        validate_lifecycle(
+            &json!({"preStop": {"sleep": {"seconds": 60}}}),
+            Some(30),
+            &Path::new("l"),
+            &mut errs,
+        );
         assert_eq!(errs[0].to_string(), "l.preStop.sleep: Invalid value: 60: must be non-negative and less than terminationGracePeriodSeconds (30)");
     }
 }

@@ -73,12 +73,18 @@ pub fn parse(s: &str) -> Option<Quantity> {
             if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
             }
-            (exp.parse::<i64>().unwrap_or(if exp.starts_with('-') { -1000 } else { 1000 }), 0)
+            (
+                exp.parse::<i64>()
+                    .unwrap_or(if exp.starts_with('-') { -1000 } else { 1000 }),
+                0,
+            )
         }
     };
     let mut mantissa: i128 = 0;
     for b in int_part.bytes().chain(frac_part.bytes()) {
-        mantissa = mantissa.saturating_mul(10).saturating_add(i128::from(b - b'0'));
+        mantissa = mantissa
+            .saturating_mul(10)
+            .saturating_add(i128::from(b - b'0'));
     }
     let exp = (pow10 + 9 - frac_part.len() as i64).clamp(-200, 200);
     let mut v = mantissa.saturating_mul(1i128 << pow2);
@@ -130,8 +136,14 @@ pub fn validate_requirements(res: &Value, path: &Path, errs: &mut Errs) {
     let lim_path = path.child("limits");
     let req_path = path.child("requests");
     let empty = Map::new();
-    let limits = res.get("limits").and_then(Value::as_object).unwrap_or(&empty);
-    let requests = res.get("requests").and_then(Value::as_object).unwrap_or(&empty);
+    let limits = res
+        .get("limits")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let requests = res
+        .get("requests")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
     for (name, q) in limits {
         check_quantity(name, q, &lim_path.key(name), errs);
     }
@@ -143,12 +155,18 @@ pub fn validate_requirements(res: &Value, path: &Path, errs: &mut Errs) {
             Some(lim) if req != lim && !overcommit_allowed(name) => errs.push(FieldError::invalid(
                 &req_path,
                 shown(q),
-                format!("must be equal to {name} limit of {}", shown_str(&limits[name])),
+                format!(
+                    "must be equal to {name} limit of {}",
+                    shown_str(&limits[name])
+                ),
             )),
             Some(lim) if req > lim => errs.push(FieldError::invalid(
                 &req_path,
                 shown(q),
-                format!("must be less than or equal to {name} limit of {}", shown_str(&limits[name])),
+                format!(
+                    "must be less than or equal to {name} limit of {}",
+                    shown_str(&limits[name])
+                ),
             )),
             None if !overcommit_allowed(name) => errs.push(FieldError::required(
                 &lim_path,
@@ -172,14 +190,22 @@ fn check_quantity(name: &str, q: &Value, path: &Path, errs: &mut Errs) -> Option
         errs.push(FieldError::invalid(path, json!(name), msg));
     }
     if errs.len() == before && !name.contains('/') && !standard_container_resource(name) {
-        errs.push(FieldError::invalid(path, json!(name), "must be a standard resource for containers"));
+        errs.push(FieldError::invalid(
+            path,
+            json!(name),
+            "must be a standard resource for containers",
+        ));
     }
     let Some(v) = parse_value(q) else {
         errs.push(FieldError::invalid(path, shown(q), QUANTITY_FORMAT));
         return None;
     };
     if v.is_negative() {
-        errs.push(FieldError::invalid(path, shown(q), "must be greater than or equal to 0"));
+        errs.push(FieldError::invalid(
+            path,
+            shown(q),
+            "must be greater than or equal to 0",
+        ));
     }
     if !is_native(name) && !v.is_integer() {
         errs.push(FieldError::invalid(path, shown(q), "must be an integer"));
@@ -193,18 +219,26 @@ pub fn qos_class(spec: &Value) -> &'static str {
     let mut limits = [Quantity::ZERO; 2];
     let (mut has_req, mut has_lim) = ([false; 2], [false; 2]);
     let mut guaranteed = true;
-    let containers = arr(spec, "containers").iter().chain(arr(spec, "initContainers"));
+    let containers = arr(spec, "containers")
+        .iter()
+        .chain(arr(spec, "initContainers"));
     for c in containers {
         let res = c.get("resources").unwrap_or(&Value::Null);
         let mut found = [false; 2];
         for (i, name) in ["cpu", "memory"].iter().enumerate() {
-            if let Some(q) = res.pointer(&format!("/requests/{name}")).and_then(parse_value) {
+            if let Some(q) = res
+                .pointer(&format!("/requests/{name}"))
+                .and_then(parse_value)
+            {
                 if q > Quantity::ZERO {
                     requests[i] = requests[i].plus(q);
                     has_req[i] = true;
                 }
             }
-            if let Some(q) = res.pointer(&format!("/limits/{name}")).and_then(parse_value) {
+            if let Some(q) = res
+                .pointer(&format!("/limits/{name}"))
+                .and_then(parse_value)
+            {
                 if q > Quantity::ZERO {
                     limits[i] = limits[i].plus(q);
                     has_lim[i] = true;
@@ -247,7 +281,14 @@ mod tests {
     fn requests_may_not_exceed_limits() {
         let mut errs = Errs::new();
         let res = json!({"limits": {"cpu": "500m"}, "requests": {"cpu": "1", "memory": "1Gi"}});
-        validate_requirements(&res, &Path::new("spec").child("containers").index(0).child("resources"), &mut errs);
+        validate_requirements(
+            &res,
+            &Path::new("spec")
+                .child("containers")
+                .index(0)
+                .child("resources"),
+            &mut errs,
+        );
         let got: Vec<String> = errs.iter().map(ToString::to_string).collect();
         assert_eq!(got, vec!["spec.containers[0].resources.requests: Invalid value: \"1\": must be less than or equal to cpu limit of 500m"]);
     }
@@ -258,11 +299,14 @@ mod tests {
         let res = json!({"limits": {"gpu": "1", "example.com/dev": "0.5", "memory": "lots"}});
         validate_requirements(&res, &Path::new("r"), &mut errs);
         let got: Vec<String> = errs.iter().map(ToString::to_string).collect();
-        assert_eq!(got, vec![
-            "r.limits[gpu]: Invalid value: \"gpu\": must be a standard resource for containers",
-            "r.limits[example.com/dev]: Invalid value: \"0.5\": must be an integer",
-            format!("r.limits[memory]: Invalid value: \"lots\": {QUANTITY_FORMAT}").as_str(),
-        ]);
+        assert_eq!(
+            got,
+            vec![
+                "r.limits[gpu]: Invalid value: \"gpu\": must be a standard resource for containers",
+                "r.limits[example.com/dev]: Invalid value: \"0.5\": must be an integer",
+                format!("r.limits[memory]: Invalid value: \"lots\": {QUANTITY_FORMAT}").as_str(),
+            ]
+        );
     }
 
     #[test]

@@ -24,27 +24,50 @@ pub fn validate_role(obj: &Value, namespaced: bool, errs: &mut Errs) {
     for (i, rule) in arr(obj, "rules").iter().enumerate() {
         let p = Path::new("rules").index(i);
         if arr(rule, "verbs").is_empty() {
-            errs.push(FieldError::required(&p.child("verbs"), "verbs must contain at least one value"));
+            errs.push(FieldError::required(
+                &p.child("verbs"),
+                "verbs must contain at least one value",
+            ));
         }
         let urls = arr(rule, "nonResourceURLs");
         if !urls.is_empty() {
             let shown = Value::Array(urls.to_vec());
             if namespaced {
-                errs.push(FieldError::invalid(&p.child("nonResourceURLs"), shown.clone(), "namespaced rules cannot apply to non-resource URLs"));
+                errs.push(FieldError::invalid(
+                    &p.child("nonResourceURLs"),
+                    shown.clone(),
+                    "namespaced rules cannot apply to non-resource URLs",
+                ));
             }
-            if !arr(rule, "apiGroups").is_empty() || !arr(rule, "resources").is_empty() || !arr(rule, "resourceNames").is_empty() {
-                errs.push(FieldError::invalid(&p.child("nonResourceURLs"), shown, "rules cannot apply to both regular resources and non-resource URLs"));
+            if !arr(rule, "apiGroups").is_empty()
+                || !arr(rule, "resources").is_empty()
+                || !arr(rule, "resourceNames").is_empty()
+            {
+                errs.push(FieldError::invalid(
+                    &p.child("nonResourceURLs"),
+                    shown,
+                    "rules cannot apply to both regular resources and non-resource URLs",
+                ));
             }
             continue;
         }
         if arr(rule, "apiGroups").is_empty() {
-            errs.push(FieldError::required(&p.child("apiGroups"), "resource rules must supply at least one api group"));
+            errs.push(FieldError::required(
+                &p.child("apiGroups"),
+                "resource rules must supply at least one api group",
+            ));
         }
         if arr(rule, "resources").is_empty() {
-            errs.push(FieldError::required(&p.child("resources"), "resource rules must supply at least one resource"));
+            errs.push(FieldError::required(
+                &p.child("resources"),
+                "resource rules must supply at least one resource",
+            ));
         }
         if !arr(rule, "resourceNames").is_empty() && arr(rule, "resources").len() > 1 {
-            errs.push(FieldError::required(&p.child("resourceNames"), "resource names cannot apply to multiple resources"));
+            errs.push(FieldError::required(
+                &p.child("resourceNames"),
+                "resource names cannot apply to multiple resources",
+            ));
         }
     }
 }
@@ -55,12 +78,24 @@ pub fn validate_binding(obj: &Value, namespaced: bool, errs: &mut Errs) {
     let rp = Path::new("roleRef");
     let group = s(role_ref, "apiGroup");
     if group != GROUP {
-        errs.push(FieldError::not_supported(&rp.child("apiGroup"), json!(group), &[GROUP]));
+        errs.push(FieldError::not_supported(
+            &rp.child("apiGroup"),
+            json!(group),
+            &[GROUP],
+        ));
     }
-    let kinds: &[&str] = if namespaced { &["Role", "ClusterRole"] } else { &["ClusterRole"] };
+    let kinds: &[&str] = if namespaced {
+        &["Role", "ClusterRole"]
+    } else {
+        &["ClusterRole"]
+    };
     let kind = s(role_ref, "kind");
     if !kinds.contains(&kind) {
-        errs.push(FieldError::not_supported(&rp.child("kind"), json!(kind), kinds));
+        errs.push(FieldError::not_supported(
+            &rp.child("kind"),
+            json!(kind),
+            kinds,
+        ));
     }
     let name = s(role_ref, "name");
     if name.is_empty() {
@@ -88,7 +123,11 @@ fn subject(sub: &Value, namespaced: bool, p: &Path, errs: &mut Errs) {
                 }
             }
             if !group.is_empty() {
-                errs.push(FieldError::not_supported(&p.child("apiGroup"), json!(group), &[""]));
+                errs.push(FieldError::not_supported(
+                    &p.child("apiGroup"),
+                    json!(group),
+                    &[""],
+                ));
             }
             if !namespaced && s(sub, "namespace").is_empty() {
                 errs.push(FieldError::required(&p.child("namespace"), ""));
@@ -97,20 +136,36 @@ fn subject(sub: &Value, namespaced: bool, p: &Path, errs: &mut Errs) {
         kind @ ("User" | "Group") => {
             if name.is_empty() {
                 let what = if kind == "User" { "user" } else { "group" };
-                errs.push(FieldError::invalid(&p.child("name"), json!(name), format!("{what} name cannot be empty")));
+                errs.push(FieldError::invalid(
+                    &p.child("name"),
+                    json!(name),
+                    format!("{what} name cannot be empty"),
+                ));
             }
             if group != GROUP {
-                errs.push(FieldError::not_supported(&p.child("apiGroup"), json!(group), &[GROUP]));
+                errs.push(FieldError::not_supported(
+                    &p.child("apiGroup"),
+                    json!(group),
+                    &[GROUP],
+                ));
             }
         }
-        kind => errs.push(FieldError::not_supported(&p.child("kind"), json!(kind), &["ServiceAccount", "User", "Group"])),
+        kind => errs.push(FieldError::not_supported(
+            &p.child("kind"),
+            json!(kind),
+            &["ServiceAccount", "User", "Group"],
+        )),
     }
 }
 
 /// Checks a binding update: `roleRef` may not change.
 pub fn validate_binding_update(new: &Value, old: &Value, errs: &mut Errs) {
     if new.get("roleRef") != old.get("roleRef") {
-        errs.push(FieldError::invalid(&Path::new("roleRef"), new.get("roleRef").cloned().unwrap_or_default(), "cannot change roleRef"));
+        errs.push(FieldError::invalid(
+            &Path::new("roleRef"),
+            new.get("roleRef").cloned().unwrap_or_default(),
+            "cannot change roleRef",
+        ));
     }
 }
 
@@ -133,7 +188,11 @@ mod tests {
     #[test]
     fn rules_need_verbs_and_resources() {
         let mut errs = Errs::new();
-        validate_role(&json!({"rules": [{"apiGroups": [""]}, {"verbs": ["get"], "nonResourceURLs": ["/healthz"]}]}), true, &mut errs);
+        validate_role(
+            &json!({"rules": [{"apiGroups": [""]}, {"verbs": ["get"], "nonResourceURLs": ["/healthz"]}]}),
+            true,
+            &mut errs,
+        );
         let got: Vec<String> = errs.iter().map(ToString::to_string).collect();
         assert_eq!(got, vec![
             "rules[0].verbs: Required value: verbs must contain at least one value",
@@ -148,12 +207,19 @@ mod tests {
         let b = json!({"roleRef": {"apiGroup": GROUP, "kind": "Role", "name": "r"}, "subjects": [{"kind": "ServiceAccount", "name": "sa"}]});
         validate_binding(&b, false, &mut errs);
         let got: Vec<String> = errs.iter().map(ToString::to_string).collect();
-        assert_eq!(got, vec![
-            "roleRef.kind: Unsupported value: \"Role\": supported values: \"ClusterRole\"",
-            "subjects[0].namespace: Required value",
-        ]);
+        assert_eq!(
+            got,
+            vec![
+                "roleRef.kind: Unsupported value: \"Role\": supported values: \"ClusterRole\"",
+                "subjects[0].namespace: Required value",
+            ]
+        );
         errs.clear();
-        validate_binding_update(&json!({"roleRef": {"name": "b"}}), &json!({"roleRef": {"name": "a"}}), &mut errs);
+        validate_binding_update(
+            &json!({"roleRef": {"name": "b"}}),
+            &json!({"roleRef": {"name": "a"}}),
+            &mut errs,
+        );
         assert_eq!(errs[0].detail, "cannot change roleRef");
     }
 }

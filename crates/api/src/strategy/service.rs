@@ -1,91 +1,17 @@
 //! Service checks, defaults and cluster-IP bookkeeping.
 
 use super::labels::validate_labels;
-use super::names::{cidr, dns1123_label, dns1123_subdomain, ip, port_num, qualified_name};
-use super::net::non_special_ip;
+use super::names::{dns1123_label, dns1123_subdomain, port_num, qualified_name};
+use super::net::{cidr, ip, non_special_ip};
 use super::probe::port_num_or_name;
-use super::value::{arr, each_mut, has, int, obj_mut, s, set_default, set_default_str, str_list, Errs, Path};
+use super::service_defaults::externally_accessible;
+use super::value::{arr, has, int, s, str_list, Errs, Path};
 use crate::FieldError;
 use serde_json::{json, Value};
 
 const PROTOCOLS: &[&str] = &["SCTP", "TCP", "UDP"];
 const TYPES: &[&str] = &["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"];
 const LB_ONLY: &str = "may only be used when `type` is 'LoadBalancer'";
-
-fn externally_accessible(spec: &Value) -> bool {
-    let t = s(spec, "type");
-    t == "LoadBalancer" || t == "NodePort" || (t == "ClusterIP" && !arr(spec, "externalIPs").is_empty())
-}
-
-/// Defaults a Service (`SetDefaults_Service` plus the single-stack IP family choice).
-pub fn default_service(obj: &mut Value) {
-    let Some(spec) = obj_mut(obj, "spec") else {
-        return;
-    };
-    set_default_str(spec, "sessionAffinity", "None");
-    if s(spec, "sessionAffinity") == "None" {
-        if let Some(m) = spec.as_object_mut() {
-            m.remove("sessionAffinityConfig");
-        }
-    } else if s(spec, "sessionAffinity") == "ClientIP" && spec.pointer("/sessionAffinityConfig/clientIP/timeoutSeconds").is_none() {
-        spec["sessionAffinityConfig"] = json!({"clientIP": {"timeoutSeconds": 10800}});
-    }
-    set_default_str(spec, "type", "ClusterIP");
-    each_mut(spec, "ports", |p| {
-        set_default_str(p, "protocol", "TCP");
-        let unset = match p.get("targetPort") {
-            None | Some(Value::Null) => true,
-            Some(Value::String(t)) => t.is_empty(),
-            Some(v) => v.as_i64() == Some(0),
-        };
-        if unset {
-            if let Some(port) = p.get("port").cloned() {
-                p["targetPort"] = port;
-            }
-        }
-    });
-    if externally_accessible(spec) {
-        set_default_str(spec, "externalTrafficPolicy", "Cluster");
-    }
-    let t = s(spec, "type").to_string();
-    if t != "ExternalName" {
-        set_default_str(spec, "internalTrafficPolicy", "Cluster");
-        set_default_str(spec, "ipFamilyPolicy", "SingleStack");
-        set_default(spec, "ipFamilies", json!(["IPv4"]));
-    }
-    if t == "LoadBalancer" {
-        set_default(spec, "allocateLoadBalancerNodePorts", json!(true));
-    }
-}
-
-/// Keeps `clusterIP` and `clusterIPs` in step, as upstream's strategy does on create and update.
-pub fn normalize_cluster_ips(new: &mut Value, old: Option<&Value>) {
-    let Some(spec) = obj_mut(new, "spec") else {
-        return;
-    };
-    let ip = s(spec, "clusterIP").to_string();
-    let ips = spec.get("clusterIPs").cloned().unwrap_or(Value::Null);
-    let ips_empty = ips.as_array().is_none_or(Vec::is_empty);
-    match old {
-        None if !ip.is_empty() && ips_empty => spec["clusterIPs"] = json!([ip]),
-        None => {}
-        Some(old) => {
-            let old_ip = old.pointer("/spec/clusterIP").and_then(Value::as_str).unwrap_or("");
-            let old_ips = old.pointer("/spec/clusterIPs").cloned().unwrap_or(Value::Null);
-            if old_ip != ip && ips == old_ips {
-                if ip.is_empty() {
-                    if let Some(m) = spec.as_object_mut() {
-                        m.remove("clusterIPs");
-                    }
-                } else if let Some(first) = spec.pointer_mut("/clusterIPs/0") {
-                    *first = json!(ip);
-                }
-            } else if old_ip == ip && !ip.is_empty() && ips_empty {
-                spec["clusterIPs"] = json!([ip]);
-            }
-        }
-    }
-}
 
 fn headless(spec: &Value) -> bool {
     let ips = str_list(spec, "clusterIPs");
@@ -109,18 +35,25 @@ pub fn validate_service(obj: &Value, errs: &mut Errs) {
         )),
         "ExternalName" => {
             for field in ["clusterIPs", "ipFamilies", "ipFamilyPolicy"] {
-                let set = spec.get(field).is_some_and(|v| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()));
+                let set = spec
+                    .get(field)
+                    .is_some_and(|v| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()));
                 if set {
-                    errs.push(FieldError::forbidden(&sp.child(field), "may not be set for ExternalName services"));
+                    errs.push(FieldError::forbidden(
+                        &sp.child(field),
+                        "may not be set for ExternalName services",
+                    ));
                 }
             }
             let name = s(spec, "externalName");
             let cname = name.strip_suffix('.').unwrap_or(name);
             if cname.is_empty() {
                 errs.push(FieldError::required(&sp.child("externalName"), ""));
-            }
-            for msg in (!cname.is_empty()).then(|| dns1123_subdomain(cname)).unwrap_or_default() {
-                errs.push(FieldError::invalid(&sp.child("externalName"), json!(cname), msg));
+            } else {
+                for msg in dns1123_subdomain(cname) {
+                    let p = sp.child("externalName");
+                    errs.push(FieldError::invalid(&p, json!(cname), msg));
+                }
             }
         }
         _ => {}
@@ -148,9 +81,17 @@ pub fn validate_service(obj: &Value, errs: &mut Errs) {
         match s(port, "protocol") {
             "" => errs.push(FieldError::required(&p.child("protocol"), "")),
             pr if PROTOCOLS.contains(&pr) => {}
-            pr => errs.push(FieldError::not_supported(&p.child("protocol"), json!(pr), PROTOCOLS)),
+            pr => errs.push(FieldError::not_supported(
+                &p.child("protocol"),
+                json!(pr),
+                PROTOCOLS,
+            )),
         }
-        port_num_or_name(port.get("targetPort").unwrap_or(&Value::Null), &p.child("targetPort"), errs);
+        port_num_or_name(
+            port.get("targetPort").unwrap_or(&Value::Null),
+            &p.child("targetPort"),
+            errs,
+        );
         if let Some(ap) = port.get("appProtocol").and_then(Value::as_str) {
             for msg in qualified_name(ap) {
                 errs.push(FieldError::invalid(&p.child("appProtocol"), json!(ap), msg));
@@ -163,10 +104,23 @@ pub fn validate_service(obj: &Value, errs: &mut Errs) {
     match s(spec, "sessionAffinity") {
         "" => errs.push(FieldError::required(&sp.child("sessionAffinity"), "")),
         "ClientIP" => {
-            let cp = sp.child("sessionAffinityConfig").child("clientIP").child("timeoutSeconds");
-            match spec.pointer("/sessionAffinityConfig/clientIP/timeoutSeconds").and_then(Value::as_i64) {
-                None => errs.push(FieldError::required(&cp, "when session affinity type is ClientIP")),
-                Some(t) if !(1..=86400).contains(&t) => errs.push(FieldError::invalid(&cp, json!(t), "must be greater than 0 and less than 86400")),
+            let cp = sp
+                .child("sessionAffinityConfig")
+                .child("clientIP")
+                .child("timeoutSeconds");
+            match spec
+                .pointer("/sessionAffinityConfig/clientIP/timeoutSeconds")
+                .and_then(Value::as_i64)
+            {
+                None => errs.push(FieldError::required(
+                    &cp,
+                    "when session affinity type is ClientIP",
+                )),
+                Some(t) if !(1..=86400).contains(&t) => errs.push(FieldError::invalid(
+                    &cp,
+                    json!(t),
+                    "must be greater than 0 and less than 86400",
+                )),
                 Some(_) => {}
             }
         }
@@ -175,7 +129,11 @@ pub fn validate_service(obj: &Value, errs: &mut Errs) {
             "must not be set when session affinity is None",
         )),
         "None" => {}
-        a => errs.push(FieldError::not_supported(&sp.child("sessionAffinity"), json!(a), &["ClientIP", "None"])),
+        a => errs.push(FieldError::not_supported(
+            &sp.child("sessionAffinity"),
+            json!(a),
+            &["ClientIP", "None"],
+        )),
     }
     super::service_ips::validate_cluster_ips(spec, &sp, errs);
     for (i, ext) in str_list(spec, "externalIPs").into_iter().enumerate() {
@@ -191,7 +149,11 @@ pub fn validate_service(obj: &Value, errs: &mut Errs) {
     match t {
         "" => errs.push(FieldError::required(&sp.child("type"), "")),
         _ if TYPES.contains(&t) => {}
-        _ => errs.push(FieldError::not_supported(&sp.child("type"), json!(t), TYPES)),
+        _ => errs.push(FieldError::not_supported(
+            &sp.child("type"),
+            json!(t),
+            TYPES,
+        )),
     }
     let mut seen_node_ports: Vec<(&str, i64)> = Vec::new();
     let mut seen_ports: Vec<(&str, i64)> = Vec::new();
@@ -199,7 +161,10 @@ pub fn validate_service(obj: &Value, errs: &mut Errs) {
         let p = sp.child("ports").index(i);
         let np = int(port, "nodePort").unwrap_or(0);
         if t == "ClusterIP" && np != 0 {
-            errs.push(FieldError::forbidden(&p.child("nodePort"), "may not be used when `type` is 'ClusterIP'"));
+            errs.push(FieldError::forbidden(
+                &p.child("nodePort"),
+                "may not be used when `type` is 'ClusterIP'",
+            ));
         }
         let proto = s(port, "protocol");
         if np != 0 {
@@ -210,7 +175,10 @@ pub fn validate_service(obj: &Value, errs: &mut Errs) {
         }
         let key = (proto, int(port, "port").unwrap_or(0));
         if seen_ports.contains(&key) {
-            errs.push(FieldError::duplicate(&p, json!({"port": key.1, "protocol": key.0})));
+            errs.push(FieldError::duplicate(
+                &p,
+                json!({"port": key.1, "protocol": key.0}),
+            ));
         }
         seen_ports.push(key);
     }
@@ -227,18 +195,31 @@ pub fn validate_service(obj: &Value, errs: &mut Errs) {
         }
     }
     if has(spec, "allocateLoadBalancerNodePorts") && t != "LoadBalancer" {
-        errs.push(FieldError::forbidden(&sp.child("allocateLoadBalancerNodePorts"), LB_ONLY));
+        errs.push(FieldError::forbidden(
+            &sp.child("allocateLoadBalancerNodePorts"),
+            LB_ONLY,
+        ));
     }
     if t == "LoadBalancer" && !has(spec, "allocateLoadBalancerNodePorts") {
-        errs.push(FieldError::required(&Path::new("allocateLoadBalancerNodePorts"), ""));
+        errs.push(FieldError::required(
+            &Path::new("allocateLoadBalancerNodePorts"),
+            "",
+        ));
     }
     match (t, spec.get("loadBalancerClass").and_then(Value::as_str)) {
         ("LoadBalancer", Some(c)) => {
             for msg in qualified_name(c) {
-                errs.push(FieldError::invalid(&sp.child("loadBalancerClass"), json!(c), msg));
+                errs.push(FieldError::invalid(
+                    &sp.child("loadBalancerClass"),
+                    json!(c),
+                    msg,
+                ));
             }
         }
-        (_, Some(_)) => errs.push(FieldError::forbidden(&sp.child("loadBalancerClass"), LB_ONLY)),
+        (_, Some(_)) => errs.push(FieldError::forbidden(
+            &sp.child("loadBalancerClass"),
+            LB_ONLY,
+        )),
         _ => {}
     }
     traffic_policies(spec, &sp, errs);
@@ -248,12 +229,20 @@ fn traffic_policies(spec: &Value, sp: &Path, errs: &mut Errs) {
     let etp = s(spec, "externalTrafficPolicy");
     if !externally_accessible(spec) {
         if !etp.is_empty() {
-            errs.push(FieldError::invalid(&sp.child("externalTrafficPolicy"), json!(etp), "may only be set for externally-accessible services"));
+            errs.push(FieldError::invalid(
+                &sp.child("externalTrafficPolicy"),
+                json!(etp),
+                "may only be set for externally-accessible services",
+            ));
         }
     } else if etp.is_empty() {
         errs.push(FieldError::required(&sp.child("externalTrafficPolicy"), ""));
     } else if etp != "Cluster" && etp != "Local" {
-        errs.push(FieldError::not_supported(&sp.child("externalTrafficPolicy"), json!(etp), &["Cluster", "Local"]));
+        errs.push(FieldError::not_supported(
+            &sp.child("externalTrafficPolicy"),
+            json!(etp),
+            &["Cluster", "Local"],
+        ));
     }
     let needs_health_check = s(spec, "type") == "LoadBalancer" && etp == "Local";
     let hc = int(spec, "healthCheckNodePort").unwrap_or(0);
@@ -265,21 +254,31 @@ fn traffic_policies(spec: &Value, sp: &Path, errs: &mut Errs) {
         ));
     } else if needs_health_check && hc != 0 {
         for msg in port_num(hc) {
-            errs.push(FieldError::invalid(&sp.child("healthCheckNodePort"), json!(hc), msg));
+            errs.push(FieldError::invalid(
+                &sp.child("healthCheckNodePort"),
+                json!(hc),
+                msg,
+            ));
         }
     }
     match spec.get("internalTrafficPolicy").and_then(Value::as_str) {
         None if ["NodePort", "LoadBalancer", "ClusterIP"].contains(&s(spec, "type")) => {
             errs.push(FieldError::required(&sp.child("internalTrafficPolicy"), ""))
         }
-        Some(p) if p != "Cluster" && p != "Local" => {
-            errs.push(FieldError::not_supported(&sp.child("internalTrafficPolicy"), json!(p), &["Cluster", "Local"]))
-        }
+        Some(p) if p != "Cluster" && p != "Local" => errs.push(FieldError::not_supported(
+            &sp.child("internalTrafficPolicy"),
+            json!(p),
+            &["Cluster", "Local"],
+        )),
         _ => {}
     }
     if let Some(td) = spec.get("trafficDistribution").and_then(Value::as_str) {
         if td != "PreferClose" {
-            errs.push(FieldError::not_supported(&sp.child("trafficDistribution"), json!(td), &["PreferClose"]));
+            errs.push(FieldError::not_supported(
+                &sp.child("trafficDistribution"),
+                json!(td),
+                &["PreferClose"],
+            ));
         }
     }
 }
@@ -287,6 +286,7 @@ fn traffic_policies(spec: &Value, sp: &Path, errs: &mut Errs) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::strategy::service_defaults::{default_service, normalize_cluster_ips};
 
     fn svc(spec: Value) -> Value {
         let mut o = json!({"metadata": {"name": "s", "namespace": "default"}, "spec": spec});
@@ -340,6 +340,9 @@ mod tests {
     #[test]
     fn cluster_ip_services_may_not_set_node_ports() {
         let o = svc(json!({"ports": [{"port": 80, "nodePort": 30080}], "type": "ClusterIP"}));
-        assert_eq!(errs_of(&o), vec!["spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'"]);
+        assert_eq!(
+            errs_of(&o),
+            vec!["spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'"]
+        );
     }
 }

@@ -4,25 +4,28 @@ use super::labels::validate_selector;
 use super::meta::{diff_lines, immutable, semantic_eq};
 use super::names::{dns1123_subdomain, qualified_name};
 use super::quantity::{parse_value, Quantity, QUANTITY_FORMAT};
-use super::value::{arr, has, map, s, set_default_str, Errs, Path};
-use super::volume::no_backsteps;
+use super::value::{arr, s, set_default_str, Errs, Path};
 use crate::FieldError;
 use serde_json::{json, Value};
 
-const ACCESS_MODES: &[&str] = &["ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"];
-const VOLUME_MODES: &[&str] = &["Block", "Filesystem"];
-const PV_SOURCES: &[&str] = &[
-    "hostPath", "gcePersistentDisk", "awsElasticBlockStore", "glusterfs", "flocker", "nfs", "rbd",
-    "quobyte", "cephfs", "iscsi", "cinder", "fc", "azureFile", "vsphereVolume", "photonPersistentDisk",
-    "portworxVolume", "azureDisk", "scaleIO", "local", "storageos", "csi",
+const ACCESS_MODES: &[&str] = &[
+    "ReadOnlyMany",
+    "ReadWriteMany",
+    "ReadWriteOnce",
+    "ReadWriteOncePod",
 ];
-
-fn access_modes(spec: &Value, path: &Path, errs: &mut Errs) {
+const VOLUME_MODES: &[&str] = &["Block", "Filesystem"];
+/// Checks `accessModes` values and the ReadWriteOncePod exclusivity.
+pub fn access_modes(spec: &Value, path: &Path, errs: &mut Errs) {
     let (mut rwop, mut other) = (false, false);
     for mode in arr(spec, "accessModes") {
         let m = mode.as_str().unwrap_or("");
         if !ACCESS_MODES.contains(&m) {
-            errs.push(FieldError::not_supported(&path.child("accessModes"), mode.clone(), ACCESS_MODES));
+            errs.push(FieldError::not_supported(
+                &path.child("accessModes"),
+                mode.clone(),
+                ACCESS_MODES,
+            ));
         } else if m == "ReadWriteOncePod" {
             rwop = true;
         } else {
@@ -30,28 +33,45 @@ fn access_modes(spec: &Value, path: &Path, errs: &mut Errs) {
         }
     }
     if rwop && other {
-        errs.push(FieldError::forbidden(&path.child("accessModes"), "may not use ReadWriteOncePod with other access modes"));
+        errs.push(FieldError::forbidden(
+            &path.child("accessModes"),
+            "may not use ReadWriteOncePod with other access modes",
+        ));
     }
 }
 
-fn class_and_mode(spec: &Value, path: &Path, errs: &mut Errs) {
+/// Checks `storageClassName` and `volumeMode`.
+pub fn class_and_mode(spec: &Value, path: &Path, errs: &mut Errs) {
     let class = s(spec, "storageClassName");
     if !class.is_empty() {
         for msg in dns1123_subdomain(class) {
-            errs.push(FieldError::invalid(&path.child("storageClassName"), json!(class), msg));
+            errs.push(FieldError::invalid(
+                &path.child("storageClassName"),
+                json!(class),
+                msg,
+            ));
         }
     }
     if let Some(mode) = spec.get("volumeMode").filter(|m| !m.is_null()) {
         if !VOLUME_MODES.contains(&mode.as_str().unwrap_or("")) {
-            errs.push(FieldError::not_supported(&path.child("volumeMode"), mode.clone(), VOLUME_MODES));
+            errs.push(FieldError::not_supported(
+                &path.child("volumeMode"),
+                mode.clone(),
+                VOLUME_MODES,
+            ));
         }
     }
 }
 
-fn positive_quantity(q: &Value, path: &Path, errs: &mut Errs) {
+/// A quantity that must parse and be above zero.
+pub fn positive_quantity(q: &Value, path: &Path, errs: &mut Errs) {
     match parse_value(q) {
         None => errs.push(FieldError::invalid(path, q.clone(), QUANTITY_FORMAT)),
-        Some(v) if v <= Quantity::ZERO => errs.push(FieldError::invalid(path, q.clone(), "must be greater than zero")),
+        Some(v) if v <= Quantity::ZERO => errs.push(FieldError::invalid(
+            path,
+            q.clone(),
+            "must be greater than zero",
+        )),
         Some(_) => {}
     }
 }
@@ -59,14 +79,20 @@ fn positive_quantity(q: &Value, path: &Path, errs: &mut Errs) {
 /// Validates a PersistentVolumeClaim spec (also used for claim templates).
 pub fn validate_pvc_spec(spec: &Value, path: &Path, errs: &mut Errs) {
     if arr(spec, "accessModes").is_empty() {
-        errs.push(FieldError::required(&path.child("accessModes"), "at least 1 access mode is required"));
+        errs.push(FieldError::required(
+            &path.child("accessModes"),
+            "at least 1 access mode is required",
+        ));
     }
     if let Some(sel) = spec.get("selector").filter(|v| !v.is_null()) {
         validate_selector(sel, &path.child("selector"), errs);
     }
     access_modes(spec, path, errs);
     match spec.pointer("/resources/requests/storage") {
-        None => errs.push(FieldError::required(&path.child("resources").key("storage"), "")),
+        None => errs.push(FieldError::required(
+            &path.child("resources").key("storage"),
+            "",
+        )),
         Some(q) => positive_quantity(q, &path.child("resources").key("storage"), errs),
     }
     class_and_mode(spec, path, errs);
@@ -81,14 +107,22 @@ pub fn validate_pvc_spec(spec: &Value, path: &Path, errs: &mut Errs) {
             }
         }
         if s(ds, "apiGroup").is_empty() && s(ds, "kind") != "PersistentVolumeClaim" {
-            errs.push(FieldError::invalid(&p, json!(s(ds, "kind")), "must be 'PersistentVolumeClaim' when referencing the default apiGroup"));
+            errs.push(FieldError::invalid(
+                &p,
+                json!(s(ds, "kind")),
+                "must be 'PersistentVolumeClaim' when referencing the default apiGroup",
+            ));
         }
     }
 }
 
 /// Validates a PersistentVolumeClaim.
 pub fn validate_pvc(obj: &Value, errs: &mut Errs) {
-    validate_pvc_spec(obj.get("spec").unwrap_or(&Value::Null), &Path::new("spec"), errs);
+    validate_pvc_spec(
+        obj.get("spec").unwrap_or(&Value::Null),
+        &Path::new("spec"),
+        errs,
+    );
 }
 
 /// Checks a claim update: the spec is fixed except `volumeName` once and storage growth when bound.
@@ -99,7 +133,10 @@ pub fn validate_pvc_update(new: &Value, old: &Value, errs: &mut Errs) {
         set_or_remove(&mut munged, "volumeName", os.get("volumeName"));
     }
     if new.pointer("/status/phase").and_then(Value::as_str) == Some("Bound") {
-        if let (Some(m), Some(old_storage)) = (munged.pointer_mut("/resources/requests"), os.pointer("/resources/requests/storage")) {
+        if let (Some(m), Some(old_storage)) = (
+            munged.pointer_mut("/resources/requests"),
+            os.pointer("/resources/requests/storage"),
+        ) {
             if let Some(m) = m.as_object_mut() {
                 m.insert("storage".into(), old_storage.clone());
             }
@@ -111,17 +148,29 @@ pub fn validate_pvc_update(new: &Value, old: &Value, errs: &mut Errs) {
             format!("spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims\n{}", diff_lines(os, &munged)),
         ));
     }
-    let new_size = ns.pointer("/resources/requests/storage").and_then(parse_value);
-    let old_size = os.pointer("/resources/requests/storage").and_then(parse_value);
+    let new_size = ns
+        .pointer("/resources/requests/storage")
+        .and_then(parse_value);
+    let old_size = os
+        .pointer("/resources/requests/storage")
+        .and_then(parse_value);
     if let (Some(n), Some(o)) = (new_size, old_size) {
         if n < o {
             errs.push(FieldError::forbidden(
-                &Path::new("spec").child("resources").child("requests").child("storage"),
+                &Path::new("spec")
+                    .child("resources")
+                    .child("requests")
+                    .child("storage"),
                 "field can not be less than previous value",
             ));
         }
     }
-    immutable(ns.get("volumeMode"), os.get("volumeMode"), &Path::new("volumeMode"), errs);
+    immutable(
+        ns.get("volumeMode"),
+        os.get("volumeMode"),
+        &Path::new("volumeMode"),
+        errs,
+    );
 }
 
 fn set_or_remove(obj: &mut Value, key: &str, val: Option<&Value>) {
@@ -133,80 +182,6 @@ fn set_or_remove(obj: &mut Value, key: &str, val: Option<&Value>) {
     }
 }
 
-/// Validates a PersistentVolume.
-pub fn validate_pv(obj: &Value, errs: &mut Errs) {
-    let spec = obj.get("spec").unwrap_or(&Value::Null);
-    let path = Path::new("spec");
-    if arr(spec, "accessModes").is_empty() {
-        errs.push(FieldError::required(&path.child("accessModes"), ""));
-    }
-    access_modes(spec, &path, errs);
-    let capacity = map(spec, "capacity");
-    if capacity.is_none_or(|c| c.is_empty()) {
-        errs.push(FieldError::required(&path.child("capacity"), ""));
-    }
-    if capacity.is_none_or(|c| !c.contains_key("storage") || c.len() > 1) {
-        let shown = spec.get("capacity").cloned().unwrap_or(json!({}));
-        errs.push(FieldError::not_supported(&path.child("capacity"), shown, &["storage"]));
-    }
-    for (k, q) in capacity.into_iter().flatten() {
-        positive_quantity(q, &path.child("capacity").key(k), errs);
-    }
-    let policy = s(spec, "persistentVolumeReclaimPolicy");
-    if !policy.is_empty() && !["Delete", "Recycle", "Retain"].contains(&policy) {
-        errs.push(FieldError::not_supported(&path.child("persistentVolumeReclaimPolicy"), json!(policy), &["Delete", "Recycle", "Retain"]));
-    }
-    let mut count = 0;
-    for key in PV_SOURCES.iter().copied().filter(|k| has(spec, k)) {
-        if count > 0 {
-            errs.push(FieldError::forbidden(&path.child(key), "may not specify more than 1 volume type"));
-            continue;
-        }
-        count += 1;
-        let src = &spec[key];
-        match key {
-            "hostPath" | "local" => {
-                if s(src, "path").is_empty() {
-                    errs.push(FieldError::required(&path.child(key).child("path"), ""));
-                } else {
-                    no_backsteps(s(src, "path"), &path.child(key).child("path"), errs);
-                }
-            }
-            "nfs" => {
-                for f in ["server", "path"] {
-                    if s(src, f).is_empty() {
-                        errs.push(FieldError::required(&path.child(key).child(f), ""));
-                    }
-                }
-            }
-            "csi" => {
-                for f in ["driver", "volumeHandle"] {
-                    if s(src, f).is_empty() {
-                        errs.push(FieldError::required(&path.child(key).child(f), ""));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    if count == 0 {
-        errs.push(FieldError::required(&path, "must specify a volume type"));
-    }
-    class_and_mode(spec, &path, errs);
-}
-
-/// Checks a volume update: its source and volume mode are fixed.
-pub fn validate_pv_update(new: &Value, old: &Value, errs: &mut Errs) {
-    let (ns, os) = (&new["spec"], &old["spec"]);
-    if PV_SOURCES.iter().any(|k| !semantic_eq(&ns[*k], &os[*k])) {
-        errs.push(FieldError::forbidden(
-            &Path::new("spec").child("persistentvolumesource"),
-            "spec.persistentvolumesource is immutable after creation",
-        ));
-    }
-    immutable(ns.get("volumeMode"), os.get("volumeMode"), &Path::new("volumeMode"), errs);
-}
-
 /// Validates a StorageClass.
 pub fn validate_storage_class(obj: &Value, errs: &mut Errs) {
     let provisioner = s(obj, "provisioner");
@@ -215,19 +190,31 @@ pub fn validate_storage_class(obj: &Value, errs: &mut Errs) {
         errs.push(FieldError::required(&p, ""));
     } else {
         for msg in qualified_name(&provisioner.to_lowercase()) {
-            errs.push(FieldError::invalid(&p, json!(provisioner.to_lowercase()), msg));
+            errs.push(FieldError::invalid(
+                &p,
+                json!(provisioner.to_lowercase()),
+                msg,
+            ));
         }
     }
     if let Some(policy) = obj.get("reclaimPolicy").filter(|v| !v.is_null()) {
         if !["Delete", "Retain"].contains(&policy.as_str().unwrap_or("")) {
-            errs.push(FieldError::not_supported(&Path::new("reclaimPolicy"), policy.clone(), &["Delete", "Retain"]));
+            errs.push(FieldError::not_supported(
+                &Path::new("reclaimPolicy"),
+                policy.clone(),
+                &["Delete", "Retain"],
+            ));
         }
     }
     match obj.get("volumeBindingMode").filter(|v| !v.is_null()) {
         None => errs.push(FieldError::required(&Path::new("volumeBindingMode"), "")),
-        Some(m) if !["Immediate", "WaitForFirstConsumer"].contains(&m.as_str().unwrap_or("")) => errs.push(
-            FieldError::not_supported(&Path::new("volumeBindingMode"), m.clone(), &["Immediate", "WaitForFirstConsumer"]),
-        ),
+        Some(m) if !["Immediate", "WaitForFirstConsumer"].contains(&m.as_str().unwrap_or("")) => {
+            errs.push(FieldError::not_supported(
+                &Path::new("volumeBindingMode"),
+                m.clone(),
+                &["Immediate", "WaitForFirstConsumer"],
+            ))
+        }
         Some(_) => {}
     }
 }
@@ -235,15 +222,29 @@ pub fn validate_storage_class(obj: &Value, errs: &mut Errs) {
 /// Checks a StorageClass update: parameters, provisioner, reclaim policy and binding mode are fixed.
 pub fn validate_storage_class_update(new: &Value, old: &Value, errs: &mut Errs) {
     if !semantic_eq(&new["parameters"], &old["parameters"]) {
-        errs.push(FieldError::forbidden(&Path::new("parameters"), "updates to parameters are forbidden."));
+        errs.push(FieldError::forbidden(
+            &Path::new("parameters"),
+            "updates to parameters are forbidden.",
+        ));
     }
     if s(new, "provisioner") != s(old, "provisioner") {
-        errs.push(FieldError::forbidden(&Path::new("provisioner"), "updates to provisioner are forbidden."));
+        errs.push(FieldError::forbidden(
+            &Path::new("provisioner"),
+            "updates to provisioner are forbidden.",
+        ));
     }
     if s(new, "reclaimPolicy") != s(old, "reclaimPolicy") {
-        errs.push(FieldError::forbidden(&Path::new("reclaimPolicy"), "updates to reclaimPolicy are forbidden."));
+        errs.push(FieldError::forbidden(
+            &Path::new("reclaimPolicy"),
+            "updates to reclaimPolicy are forbidden.",
+        ));
     }
-    immutable(new.get("volumeBindingMode"), old.get("volumeBindingMode"), &Path::new("volumeBindingMode"), errs);
+    immutable(
+        new.get("volumeBindingMode"),
+        old.get("volumeBindingMode"),
+        &Path::new("volumeBindingMode"),
+        errs,
+    );
 }
 
 /// Defaults of claims, volumes and storage classes.
@@ -263,10 +264,13 @@ mod tests {
 
     #[test]
     fn claims_need_modes_and_storage() {
-        assert_eq!(run(validate_pvc, json!({"spec": {}})), vec![
-            "spec.accessModes: Required value: at least 1 access mode is required",
-            "spec.resources[storage]: Required value",
-        ]);
+        assert_eq!(
+            run(validate_pvc, json!({"spec": {}})),
+            vec![
+                "spec.accessModes: Required value: at least 1 access mode is required",
+                "spec.resources[storage]: Required value",
+            ]
+        );
         assert_eq!(
             run(validate_pvc, json!({"spec": {"accessModes": ["ReadWriteOnce", "Everyone"], "resources": {"requests": {"storage": "0"}}}})),
             vec![
@@ -289,18 +293,9 @@ mod tests {
         changed["spec"]["accessModes"] = json!(["ReadWriteMany"]);
         validate_pvc_update(&changed, &old, &mut errs);
         assert_eq!(errs.len(), 1);
-        assert!(errs[0].to_string().starts_with("spec: Forbidden: spec is immutable after creation"));
-    }
-
-    #[test]
-    fn volumes_need_one_source_and_capacity() {
-        assert_eq!(run(validate_pv, json!({"spec": {"accessModes": ["ReadWriteOnce"], "capacity": {"storage": "1Gi"}}})), vec![
-            "spec: Required value: must specify a volume type",
-        ]);
-        assert_eq!(
-            run(validate_pv, json!({"spec": {"accessModes": ["ReadWriteOnce"], "capacity": {"storage": "1Gi"}, "hostPath": {"path": "/d"}, "nfs": {"server": "s", "path": "/p"}}})),
-            vec!["spec.nfs: Forbidden: may not specify more than 1 volume type"]
-        );
+        assert!(errs[0]
+            .to_string()
+            .starts_with("spec: Forbidden: spec is immutable after creation"));
     }
 
     #[test]
@@ -310,7 +305,14 @@ mod tests {
             "volumeBindingMode: Unsupported value: \"Later\": supported values: \"Immediate\", \"WaitForFirstConsumer\"",
         ]);
         let mut errs = Errs::new();
-        validate_storage_class_update(&json!({"provisioner": "b"}), &json!({"provisioner": "a"}), &mut errs);
-        assert_eq!(errs[0].to_string(), "provisioner: Forbidden: updates to provisioner are forbidden.");
+        validate_storage_class_update(
+            &json!({"provisioner": "b"}),
+            &json!({"provisioner": "a"}),
+            &mut errs,
+        );
+        assert_eq!(
+            errs[0].to_string(),
+            "provisioner: Forbidden: updates to provisioner are forbidden."
+        );
     }
 }

@@ -57,11 +57,6 @@ pub fn s<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
-/// A string field when present and a string.
-pub fn opt_s<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str)
-}
-
 /// A list field, or an empty slice when absent or not a list.
 pub fn arr<'a>(v: &'a Value, key: &str) -> &'a [Value] {
     v.get(key)
@@ -93,22 +88,6 @@ pub fn boolean(v: &Value, key: &str) -> Option<bool> {
 /// Whether a field is present and not null.
 pub fn has(v: &Value, key: &str) -> bool {
     v.get(key).is_some_and(|x| !x.is_null())
-}
-
-/// A nested value by JSON pointer (`/spec/template`), or `Value::Null`.
-pub fn at<'a>(v: &'a Value, pointer: &str) -> &'a Value {
-    v.pointer(pointer).unwrap_or(&Value::Null)
-}
-
-/// The string entries of a string map; non-string values are skipped.
-pub fn str_map(v: &Value, key: &str) -> Vec<(&str, &str)> {
-    map(v, key)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.as_str(), s)))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The string items of a string list; non-string items are skipped.
@@ -178,11 +157,6 @@ pub fn each_mut(obj: &mut Value, key: &str, mut f: impl FnMut(&mut Value)) {
     }
 }
 
-/// Whether the list has a duplicate of the item at `i` earlier in it.
-pub fn seen_before<T: PartialEq>(items: &[T], i: usize) -> bool {
-    items[..i.min(items.len())].contains(&items[i])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,7 +164,11 @@ mod tests {
 
     #[test]
     fn paths_print_like_upstream() {
-        let p = Path::new("spec").child("containers").index(0).child("ports").index(2);
+        let p = Path::new("spec")
+            .child("containers")
+            .index(0)
+            .child("ports")
+            .index(2);
         assert_eq!(p.to_string(), "spec.containers[0].ports[2]");
         assert_eq!(Path::new("data").key("a.b").to_string(), "data[a.b]");
         assert_eq!(Path::default().child("x").to_string(), "x");
@@ -203,10 +181,7 @@ mod tests {
         assert_eq!(s(&v, "b"), "x");
         assert_eq!(arr(&v, "b").len(), 0);
         assert_eq!(str_list(&v, "c"), vec!["y"]);
-        assert_eq!(str_map(&v, "d"), vec![("k", "v")]);
         assert_eq!(int(&v, "a"), Some(1));
-        assert_eq!(at(&v, "/d/k"), &json!("v"));
-        assert!(at(&v, "/zz/y").is_null());
     }
 
     #[test]

@@ -3,7 +3,10 @@
 use super::names::{dns1123_label, dns1123_subdomain};
 use super::quantity::parse_value;
 use super::storage::validate_pvc_spec;
-use super::value::{arr, has, int, s, Errs, Path};
+use super::value::{arr, has, s, Errs, Path};
+use super::volume_paths::{
+    downward_api_file, file_mode, key_to_paths, local_descending_path, no_backsteps, projected,
+};
 use crate::FieldError;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -13,16 +16,47 @@ pub type Volumes<'a> = HashMap<&'a str, &'a Value>;
 
 /// Volume source fields in upstream's checking order.
 const SOURCES: &[&str] = &[
-    "emptyDir", "hostPath", "gitRepo", "gcePersistentDisk", "awsElasticBlockStore", "secret", "nfs",
-    "iscsi", "glusterfs", "flocker", "persistentVolumeClaim", "rbd", "cinder", "cephfs", "quobyte",
-    "downwardAPI", "fc", "flexVolume", "configMap", "azureFile", "vsphereVolume",
-    "photonPersistentDisk", "portworxVolume", "azureDisk", "storageos", "projected", "scaleIO", "csi",
-    "ephemeral", "image",
+    "emptyDir",
+    "hostPath",
+    "gitRepo",
+    "gcePersistentDisk",
+    "awsElasticBlockStore",
+    "secret",
+    "nfs",
+    "iscsi",
+    "glusterfs",
+    "flocker",
+    "persistentVolumeClaim",
+    "rbd",
+    "cinder",
+    "cephfs",
+    "quobyte",
+    "downwardAPI",
+    "fc",
+    "flexVolume",
+    "configMap",
+    "azureFile",
+    "vsphereVolume",
+    "photonPersistentDisk",
+    "portworxVolume",
+    "azureDisk",
+    "storageos",
+    "projected",
+    "scaleIO",
+    "csi",
+    "ephemeral",
+    "image",
 ];
 
-const FILE_MODE: &str = "must be a number between 0 and 0777 (octal), both inclusive";
 const HOST_PATH_TYPES: &[&str] = &[
-    "", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File", "FileOrCreate", "Socket",
+    "",
+    "BlockDevice",
+    "CharDevice",
+    "Directory",
+    "DirectoryOrCreate",
+    "File",
+    "FileOrCreate",
+    "Socket",
 ];
 
 /// Validates `volumes` and returns the valid ones by name.
@@ -58,18 +92,31 @@ fn validate_source(vol: &Value, path: &Path, errs: &mut Errs) {
     let mut count = 0;
     for key in SOURCES.iter().copied().filter(|k| has(vol, k)) {
         if count > 0 {
-            let shown = if key == "downwardAPI" { "downwarAPI" } else { key };
-            errs.push(FieldError::forbidden(&path.child(shown), "may not specify more than 1 volume type"));
+            let shown = if key == "downwardAPI" {
+                "downwarAPI"
+            } else {
+                key
+            };
+            errs.push(FieldError::forbidden(
+                &path.child(shown),
+                "may not specify more than 1 volume type",
+            ));
             continue;
         }
         count += 1;
         let src = &vol[key];
         let p = path.child(key);
         match key {
-            "emptyDir" => {
-                if src.get("sizeLimit").and_then(parse_value).is_some_and(|q| q.is_negative()) {
-                    errs.push(FieldError::forbidden(&p.child("sizeLimit"), "SizeLimit field must be a valid resource quantity"));
-                }
+            "emptyDir"
+                if src
+                    .get("sizeLimit")
+                    .and_then(parse_value)
+                    .is_some_and(|q| q.is_negative()) =>
+            {
+                errs.push(FieldError::forbidden(
+                    &p.child("sizeLimit"),
+                    "SizeLimit field must be a valid resource quantity",
+                ));
             }
             "hostPath" => host_path(src, &p, errs),
             "gitRepo" => {
@@ -91,7 +138,11 @@ fn validate_source(vol: &Value, path: &Path, errs: &mut Errs) {
                 required(src, "server", &p, errs);
                 required(src, "path", &p, errs);
                 if !s(src, "path").starts_with('/') {
-                    errs.push(FieldError::invalid(&p.child("path"), json!(s(src, "path")), "must be an absolute path"));
+                    errs.push(FieldError::invalid(
+                        &p.child("path"),
+                        json!(s(src, "path")),
+                        "must be an absolute path",
+                    ));
                 }
             }
             "iscsi" => {
@@ -122,7 +173,8 @@ fn validate_source(vol: &Value, path: &Path, errs: &mut Errs) {
     }
 }
 
-fn required(src: &Value, field: &str, path: &Path, errs: &mut Errs) {
+/// `Required value` when the string field is empty.
+pub fn required(src: &Value, field: &str, path: &Path, errs: &mut Errs) {
     if s(src, field).is_empty() {
         errs.push(FieldError::required(&path.child(field), ""));
     }
@@ -137,84 +189,11 @@ fn host_path(src: &Value, p: &Path, errs: &mut Errs) {
     no_backsteps(path, &p.child("path"), errs);
     if let Some(t) = src.get("type").and_then(Value::as_str) {
         if !HOST_PATH_TYPES.contains(&t) {
-            errs.push(FieldError::not_supported(&p.child("type"), json!(t), HOST_PATH_TYPES));
-        }
-    }
-}
-
-fn file_mode(src: &Value, field: &str, p: &Path, errs: &mut Errs) {
-    if let Some(m) = int(src, field).filter(|m| !(0..=0o777).contains(m)) {
-        errs.push(FieldError::invalid(&p.child(field), json!(m), FILE_MODE));
-    }
-}
-
-fn key_to_paths(src: &Value, items_path: &Path, errs: &mut Errs) {
-    for (i, item) in arr(src, "items").iter().enumerate() {
-        let p = items_path.index(i);
-        required(item, "key", &p, errs);
-        required(item, "path", &p, errs);
-        local_non_reserved_path(s(item, "path"), &p.child("path"), errs);
-        file_mode(item, "mode", &p, errs);
-    }
-}
-
-fn downward_api_file(item: &Value, p: &Path, errs: &mut Errs) {
-    required(item, "path", p, errs);
-    local_non_reserved_path(s(item, "path"), &p.child("path"), errs);
-    match (has(item, "fieldRef"), has(item, "resourceFieldRef")) {
-        (true, true) => errs.push(FieldError::invalid(
-            p,
-            json!("resource"),
-            "fieldRef and resourceFieldRef can not be specified simultaneously",
-        )),
-        (false, false) => errs.push(FieldError::required(p, "one of fieldRef and resourceFieldRef is required")),
-        _ => {}
-    }
-    file_mode(item, "mode", p, errs);
-}
-
-fn projected(src: &Value, p: &Path, errs: &mut Errs) {
-    file_mode(src, "defaultMode", p, errs);
-    for (i, source) in arr(src, "sources").iter().enumerate() {
-        let sp = p.child("sources").index(i);
-        let mut n = 0;
-        if let Some(sec) = source.get("secret").filter(|v| !v.is_null()) {
-            n += 1;
-            required(sec, "name", &sp.child("secret"), errs);
-            key_to_paths(sec, &sp.child("secret").child("items"), errs);
-        }
-        if let Some(cm) = source.get("configMap").filter(|v| !v.is_null()) {
-            n += 1;
-            required(cm, "name", &sp.child("configMap"), errs);
-            key_to_paths(cm, &sp.child("configMap").child("items"), errs);
-        }
-        if let Some(d) = source.get("downwardAPI").filter(|v| !v.is_null()) {
-            n += 1;
-            for item in arr(d, "items") {
-                downward_api_file(item, &sp.child("downwardAPI"), errs);
-            }
-        }
-        if let Some(t) = source.get("serviceAccountToken").filter(|v| !v.is_null()) {
-            n += 1;
-            let tp = sp.child("serviceAccountToken").child("expirationSeconds");
-            let exp = int(t, "expirationSeconds").unwrap_or(0);
-            if exp < 600 {
-                errs.push(FieldError::invalid(&tp, json!(exp), "may not specify a duration less than 10 minutes"));
-            }
-            if exp > 1 << 32 {
-                errs.push(FieldError::invalid(&tp, json!(exp), "may not specify a duration larger than 2^32 seconds"));
-            }
-            if s(t, "path").is_empty() {
-                errs.push(FieldError::required(&p.child("path"), ""));
-            } else {
-                local_non_reserved_path(s(t, "path"), &p.child("path"), errs);
-            }
-        }
-        if has(source, "clusterTrustBundle") {
-            n += 1;
-        }
-        if n > 1 {
-            errs.push(FieldError::forbidden(&sp, "may not specify more than 1 volume type per source"));
+            errs.push(FieldError::not_supported(
+                &p.child("type"),
+                json!(t),
+                HOST_PATH_TYPES,
+            ));
         }
     }
 }
@@ -228,29 +207,6 @@ fn csi_driver(driver: &str, p: &Path, errs: &mut Errs) {
     }
     for msg in dns1123_subdomain(&driver.to_lowercase()) {
         errs.push(FieldError::invalid(p, json!(driver), msg));
-    }
-}
-
-/// `must not contain '..'` when a path element is `..`.
-pub fn no_backsteps(target: &str, p: &Path, errs: &mut Errs) {
-    if target.replace('\\', "/").split('/').any(|part| part == "..") {
-        errs.push(FieldError::invalid(p, json!(target), "must not contain '..'"));
-    }
-}
-
-/// A relative path without `..` elements.
-pub fn local_descending_path(target: &str, p: &Path, errs: &mut Errs) {
-    if target.starts_with('/') {
-        errs.push(FieldError::invalid(p, json!(target), "must be a relative path"));
-    }
-    no_backsteps(target, p, errs);
-}
-
-/// A relative path without `..` elements that does not start with `..`.
-pub fn local_non_reserved_path(target: &str, p: &Path, errs: &mut Errs) {
-    local_descending_path(target, p, errs);
-    if target.starts_with("..") && !target.starts_with("../") {
-        errs.push(FieldError::invalid(p, json!(target), "must not start with '..'"));
     }
 }
 
@@ -271,16 +227,22 @@ mod tests {
             {"name": "a", "emptyDir": {}}, {"name": "a", "emptyDir": {}}, {"name": "B", "emptyDir": {}}]));
         assert_eq!(valid, 1);
         assert_eq!(errs[0], "spec.volumes[1].name: Duplicate value: \"a\"");
-        assert!(errs[1].starts_with("spec.volumes[2].name: Invalid value: \"B\": a lowercase RFC 1123 label"));
+        assert!(errs[1]
+            .starts_with("spec.volumes[2].name: Invalid value: \"B\": a lowercase RFC 1123 label"));
     }
 
     #[test]
     fn exactly_one_source() {
-        let (errs, _) = check(json!([{"name": "a"}, {"name": "b", "emptyDir": {}, "secret": {"secretName": "s"}}]));
-        assert_eq!(errs, vec![
-            "spec.volumes[0]: Required value: must specify a volume type",
-            "spec.volumes[1].secret: Forbidden: may not specify more than 1 volume type",
-        ]);
+        let (errs, _) = check(
+            json!([{"name": "a"}, {"name": "b", "emptyDir": {}, "secret": {"secretName": "s"}}]),
+        );
+        assert_eq!(
+            errs,
+            vec![
+                "spec.volumes[0]: Required value: must specify a volume type",
+                "spec.volumes[1].secret: Forbidden: may not specify more than 1 volume type",
+            ]
+        );
     }
 
     #[test]

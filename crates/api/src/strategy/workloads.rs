@@ -1,14 +1,15 @@
 //! Deployment, ReplicaSet, ReplicationController, DaemonSet, StatefulSet and ControllerRevision checks.
 
-use super::labels::{map_selector_matches, selector_is_empty, selector_matches, validate_annotations, validate_labels, validate_selector};
-use super::meta::{immutable, non_negative, semantic_eq};
+use super::labels::{map_selector_matches, selector_is_empty, selector_matches, validate_selector};
+use super::meta::{immutable, non_negative};
 use super::names::percent;
 use super::pod::validate_template;
 use super::value::{has, int, int_or_str, s, Errs, IntOrStr, Path};
 use crate::FieldError;
 use serde_json::{json, Value};
 
-fn spec_path() -> Path {
+/// The `spec` path.
+pub fn spec_path() -> Path {
     Path::new("spec")
 }
 
@@ -21,7 +22,11 @@ pub fn int_or_percent(v: &Value, path: &Path, errs: &mut Errs) {
             }
         }
         Some(IntOrStr::Int(n)) => non_negative(Some(n), path, errs),
-        None => errs.push(FieldError::invalid(path, v.clone(), "must be an integer or percentage (e.g '5%%')")),
+        None => errs.push(FieldError::invalid(
+            path,
+            v.clone(),
+            "must be an integer or percentage (e.g '5%%')",
+        )),
     }
 }
 
@@ -38,20 +43,28 @@ pub fn int_or_percent_value(v: &Value) -> i64 {
 pub fn not_more_than_100_percent(v: &Value, path: &Path, errs: &mut Errs) {
     if let Some(IntOrStr::Str(p)) = int_or_str(v) {
         if percent(p).is_empty() && int_or_percent_value(v) > 100 {
-            errs.push(FieldError::invalid(path, v.clone(), "must not be greater than 100%"));
+            errs.push(FieldError::invalid(
+                path,
+                v.clone(),
+                "must not be greater than 100%",
+            ));
         }
     }
 }
 
 /// Selector checks shared by apps kinds: required, valid and not empty.
-fn label_selector(spec: &Value, kind: &str, errs: &mut Errs) {
+pub fn label_selector(spec: &Value, kind: &str, errs: &mut Errs) {
     let p = spec_path().child("selector");
     match spec.get("selector").filter(|v| !v.is_null()) {
         None => errs.push(FieldError::required(&p, "")),
         Some(sel) => {
             validate_selector(sel, &p, errs);
             if selector_is_empty(sel) {
-                errs.push(FieldError::invalid(&p, sel.clone(), format!("empty selector is invalid for {kind}")));
+                errs.push(FieldError::invalid(
+                    &p,
+                    sel.clone(),
+                    format!("empty selector is invalid for {kind}"),
+                ));
             }
         }
     }
@@ -62,7 +75,11 @@ fn template_matches(spec: &Value, errs: &mut Errs) -> bool {
     let labels = spec.pointer("/template/metadata/labels");
     match selector_matches(sel, labels) {
         None => {
-            errs.push(FieldError::invalid(&spec_path().child("selector"), sel.clone(), "invalid label selector"));
+            errs.push(FieldError::invalid(
+                &spec_path().child("selector"),
+                sel.clone(),
+                "invalid label selector",
+            ));
             false
         }
         Some(ok) => {
@@ -74,9 +91,13 @@ fn template_matches(spec: &Value, errs: &mut Errs) -> bool {
     }
 }
 
-fn mismatch(labels: Option<&Value>, errs: &mut Errs) {
+/// Reports template labels the selector does not match.
+pub fn mismatch(labels: Option<&Value>, errs: &mut Errs) {
     errs.push(FieldError::invalid(
-        &spec_path().child("template").child("metadata").child("labels"),
+        &spec_path()
+            .child("template")
+            .child("metadata")
+            .child("labels"),
         labels.cloned().unwrap_or(json!({})),
         "`selector` does not match template `labels`",
     ));
@@ -89,12 +110,23 @@ fn controller_template(spec: &Value, kind: &str, errs: &mut Errs) {
     always_restart(template, kind, &tp, errs);
 }
 
-fn always_restart(template: &Value, kind: &str, tp: &Path, errs: &mut Errs) {
-    let restart = template.pointer("/spec/restartPolicy").cloned().unwrap_or(json!(""));
+/// Controllers keep pods running: `restartPolicy` Always, no `activeDeadlineSeconds`.
+pub fn always_restart(template: &Value, kind: &str, tp: &Path, errs: &mut Errs) {
+    let restart = template
+        .pointer("/spec/restartPolicy")
+        .cloned()
+        .unwrap_or(json!(""));
     if restart.as_str() != Some("Always") {
-        errs.push(FieldError::not_supported(&tp.child("spec").child("restartPolicy"), restart, &["Always"]));
+        errs.push(FieldError::not_supported(
+            &tp.child("spec").child("restartPolicy"),
+            restart,
+            &["Always"],
+        ));
     }
-    if template.pointer("/spec/activeDeadlineSeconds").is_some_and(|v| !v.is_null()) {
+    if template
+        .pointer("/spec/activeDeadlineSeconds")
+        .is_some_and(|v| !v.is_null())
+    {
         errs.push(FieldError::forbidden(
             &tp.child("spec").child("activeDeadlineSeconds"),
             format!("activeDeadlineSeconds in {kind} is not Supported"),
@@ -102,9 +134,14 @@ fn always_restart(template: &Value, kind: &str, tp: &Path, errs: &mut Errs) {
     }
 }
 
-fn common_counts(spec: &Value, errs: &mut Errs) {
+/// `replicas` and `minReadySeconds` may not be negative.
+pub fn common_counts(spec: &Value, errs: &mut Errs) {
     non_negative(int(spec, "replicas"), &spec_path().child("replicas"), errs);
-    non_negative(int(spec, "minReadySeconds"), &spec_path().child("minReadySeconds"), errs);
+    non_negative(
+        int(spec, "minReadySeconds"),
+        &spec_path().child("minReadySeconds"),
+        errs,
+    );
 }
 
 /// Validates a ReplicaSet spec (also the shared part of Deployments).
@@ -135,27 +172,50 @@ pub fn validate_deployment(obj: &Value, errs: &mut Errs) {
         )),
         "Recreate" => {}
         "RollingUpdate" => match rolling {
-            None => errs.push(FieldError::required(&sp.child("rollingUpdate"), "this should be defaulted and never be nil")),
+            None => errs.push(FieldError::required(
+                &sp.child("rollingUpdate"),
+                "this should be defaulted and never be nil",
+            )),
             Some(ru) => {
                 let rp = sp.child("rollingUpdate");
                 let (mu, ms) = (&ru["maxUnavailable"], &ru["maxSurge"]);
                 int_or_percent(mu, &rp.child("maxUnavailable"), errs);
                 int_or_percent(ms, &rp.child("maxSurge"), errs);
                 if int_or_percent_value(mu) == 0 && int_or_percent_value(ms) == 0 {
-                    errs.push(FieldError::invalid(&rp.child("maxUnavailable"), mu.clone(), "may not be 0 when `maxSurge` is 0"));
+                    errs.push(FieldError::invalid(
+                        &rp.child("maxUnavailable"),
+                        mu.clone(),
+                        "may not be 0 when `maxSurge` is 0",
+                    ));
                 }
                 not_more_than_100_percent(mu, &rp.child("maxUnavailable"), errs);
             }
         },
-        _ => errs.push(FieldError::not_supported(&sp, strategy.clone(), &["Recreate", "RollingUpdate"])),
+        _ => errs.push(FieldError::not_supported(
+            &sp,
+            strategy.clone(),
+            &["Recreate", "RollingUpdate"],
+        )),
     }
-    non_negative(int(spec, "minReadySeconds"), &spec_path().child("minReadySeconds"), errs);
-    non_negative(int(spec, "revisionHistoryLimit"), &spec_path().child("revisionHistoryLimit"), errs);
+    non_negative(
+        int(spec, "minReadySeconds"),
+        &spec_path().child("minReadySeconds"),
+        errs,
+    );
+    non_negative(
+        int(spec, "revisionHistoryLimit"),
+        &spec_path().child("revisionHistoryLimit"),
+        errs,
+    );
     if let Some(pd) = int(spec, "progressDeadlineSeconds") {
         let pp = spec_path().child("progressDeadlineSeconds");
         non_negative(Some(pd), &pp, errs);
         if pd <= int(spec, "minReadySeconds").unwrap_or(0) {
-            errs.push(FieldError::invalid(&pp, json!(pd), "must be greater than minReadySeconds"));
+            errs.push(FieldError::invalid(
+                &pp,
+                json!(pd),
+                "must be greater than minReadySeconds",
+            ));
         }
     }
 }
@@ -163,7 +223,11 @@ pub fn validate_deployment(obj: &Value, errs: &mut Errs) {
 /// Validates a ReplicationController spec.
 pub fn validate_replication_controller(obj: &Value, errs: &mut Errs) {
     let spec = obj.get("spec").unwrap_or(&Value::Null);
-    non_negative(int(spec, "minReadySeconds"), &spec_path().child("minReadySeconds"), errs);
+    non_negative(
+        int(spec, "minReadySeconds"),
+        &spec_path().child("minReadySeconds"),
+        errs,
+    );
     let sel = spec.get("selector").unwrap_or(&Value::Null);
     if sel.as_object().is_none_or(|m| m.is_empty()) {
         errs.push(FieldError::required(&spec_path().child("selector"), ""));
@@ -185,143 +249,23 @@ pub fn validate_replication_controller(obj: &Value, errs: &mut Errs) {
     always_restart(template, "ReplicationController", &tp, errs);
 }
 
-/// Validates a DaemonSet spec.
-pub fn validate_daemon_set(obj: &Value, errs: &mut Errs) {
-    let spec = obj.get("spec").unwrap_or(&Value::Null);
-    let sel = spec.get("selector").unwrap_or(&Value::Null);
-    if !sel.is_null() {
-        validate_selector(sel, &spec_path().child("selector"), errs);
-    }
-    if selector_matches(sel, spec.pointer("/template/metadata/labels")) == Some(false) {
-        mismatch(spec.pointer("/template/metadata/labels"), errs);
-    }
-    if !sel.is_null() && selector_is_empty(sel) {
-        errs.push(FieldError::invalid(&spec_path().child("selector"), sel.clone(), "empty selector is invalid for daemonset"));
-    }
-    let tp = spec_path().child("template");
-    let template = spec.get("template").unwrap_or(&Value::Null);
-    validate_template(template, &tp, errs);
-    always_restart(template, "DaemonSet", &tp, errs);
-    non_negative(int(spec, "minReadySeconds"), &spec_path().child("minReadySeconds"), errs);
-    let strategy = spec.get("updateStrategy").unwrap_or(&Value::Null);
-    let up = spec_path().child("updateStrategy");
-    match s(strategy, "type") {
-        "OnDelete" => {}
-        "RollingUpdate" => match strategy.get("rollingUpdate").filter(|v| !v.is_null()) {
-            None => errs.push(FieldError::required(&up.child("rollingUpdate"), "")),
-            Some(ru) => {
-                let rp = up.child("rollingUpdate");
-                let (mu, ms) = (&ru["maxUnavailable"], &ru["maxSurge"]);
-                int_or_percent(mu, &rp.child("maxUnavailable"), errs);
-                int_or_percent(ms, &rp.child("maxSurge"), errs);
-                not_more_than_100_percent(mu, &rp.child("maxUnavailable"), errs);
-                not_more_than_100_percent(ms, &rp.child("maxSurge"), errs);
-                match (int_or_percent_value(mu) != 0, int_or_percent_value(ms) != 0) {
-                    (true, true) => errs.push(FieldError::invalid(&rp.child("maxSurge"), ms.clone(), "may not be set when maxUnavailable is non-zero")),
-                    (false, false) => errs.push(FieldError::required(&rp.child("maxUnavailable"), "cannot be 0 when maxSurge is 0")),
-                    _ => {}
-                }
-            }
-        },
-        _ => errs.push(FieldError::not_supported(&up, strategy.clone(), &["RollingUpdate", "OnDelete"])),
-    }
-    non_negative(int(spec, "revisionHistoryLimit"), &spec_path().child("revisionHistoryLimit"), errs);
-}
-
-/// Validates a StatefulSet spec.
-pub fn validate_stateful_set(obj: &Value, errs: &mut Errs) {
-    let spec = obj.get("spec").unwrap_or(&Value::Null);
-    let sp = spec_path();
-    match s(spec, "podManagementPolicy") {
-        "" => errs.push(FieldError::required(&sp.child("podManagementPolicy"), "")),
-        "OrderedReady" | "Parallel" => {}
-        p => errs.push(FieldError::invalid(&sp.child("podManagementPolicy"), json!(p), "must be 'OrderedReady' or 'Parallel'")),
-    }
-    let strategy = spec.get("updateStrategy").unwrap_or(&Value::Null);
-    let up = sp.child("updateStrategy");
-    let rolling = strategy.get("rollingUpdate").filter(|v| !v.is_null());
-    match s(strategy, "type") {
-        "" => errs.push(FieldError::required(&up, "")),
-        "OnDelete" => {
-            if let Some(ru) = rolling {
-                errs.push(FieldError::invalid(&up.child("rollingUpdate"), ru.clone(), "only allowed for updateStrategy 'RollingUpdate'"));
-            }
-        }
-        "RollingUpdate" => {
-            if let Some(ru) = rolling {
-                let rp = up.child("rollingUpdate");
-                non_negative(int(ru, "partition"), &rp.child("partition"), errs);
-                if let Some(mu) = ru.get("maxUnavailable").filter(|v| !v.is_null()) {
-                    int_or_percent(mu, &rp.child("maxUnavailable"), errs);
-                    if int_or_percent_value(mu) == 0 {
-                        errs.push(FieldError::invalid(&rp.child("maxUnavailable"), mu.clone(), "cannot be 0"));
-                    }
-                    not_more_than_100_percent(mu, &rp.child("maxUnavailable"), errs);
-                }
-            }
-        }
-        _ => errs.push(FieldError::invalid(&up, strategy.clone(), "must be 'RollingUpdate' or 'OnDelete'")),
-    }
-    if let Some(policy) = spec.get("persistentVolumeClaimRetentionPolicy").filter(|v| !v.is_null()) {
-        let pp = sp.child("persistentVolumeClaimRetentionPolicy");
-        for field in ["whenDeleted", "whenScaled"] {
-            let v = s(policy, field);
-            if v != "Retain" && v != "Delete" {
-                errs.push(FieldError::not_supported(&pp.child(field), json!(v), &["Retain", "Delete"]));
-            }
-        }
-    }
-    common_counts(spec, errs);
-    if let Some(start) = spec.pointer("/ordinals/start").and_then(Value::as_i64) {
-        non_negative(Some(start), &sp.child("ordinals.start"), errs);
-    }
-    label_selector(spec, "statefulset", errs);
-    let tp = sp.child("template");
-    let template = spec.get("template").unwrap_or(&Value::Null);
-    let sel = spec.get("selector").unwrap_or(&Value::Null);
-    match selector_matches(sel, template.pointer("/metadata/labels")) {
-        None => errs.push(FieldError::invalid(&sp.child("selector"), sel.clone(), "")),
-        Some(ok) => {
-            if !ok {
-                mismatch(template.pointer("/metadata/labels"), errs);
-            }
-            let meta = template.get("metadata").unwrap_or(&Value::Null);
-            validate_labels(meta.get("labels"), &tp.child("labels"), errs);
-            validate_annotations(meta.get("annotations"), &tp.child("annotations"), errs);
-        }
-    }
-    always_restart(template, "StatefulSet", &tp, errs);
-}
-
-/// Checks a StatefulSet update: only some spec fields may change.
-pub fn validate_stateful_set_update(new: &Value, old: &Value, errs: &mut Errs) {
-    let mut munged = new["spec"].clone();
-    let mutable = ["replicas", "template", "updateStrategy", "minReadySeconds", "ordinals", "persistentVolumeClaimRetentionPolicy"];
-    if let Some(m) = munged.as_object_mut() {
-        for key in mutable {
-            match old["spec"].get(key) {
-                Some(v) => m.insert(key.to_string(), v.clone()),
-                None => m.remove(key),
-            };
-        }
-    }
-    if !semantic_eq(&munged, &old["spec"]) {
-        errs.push(FieldError::forbidden(
-            &spec_path(),
-            "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
-        ));
-    }
-}
-
 /// Checks that `spec.selector` did not change (Deployments, ReplicaSets, DaemonSets in apps/v1).
 pub fn validate_selector_unchanged(new: &Value, old: &Value, errs: &mut Errs) {
-    immutable(new["spec"].get("selector"), old["spec"].get("selector"), &spec_path().child("selector"), errs);
+    immutable(
+        new["spec"].get("selector"),
+        old["spec"].get("selector"),
+        &spec_path().child("selector"),
+        errs,
+    );
 }
 
 /// Validates a ControllerRevision.
 pub fn validate_controller_revision(obj: &Value, errs: &mut Errs) {
     if !has(obj, "data") {
-        errs.push(FieldError::required(&Path::new("data"), "data is mandatory"));
+        errs.push(FieldError::required(
+            &Path::new("data"),
+            "data is mandatory",
+        ));
     }
     non_negative(int(obj, "revision"), &Path::new("revision"), errs);
 }
@@ -331,15 +275,18 @@ pub fn validate_controller_revision_update(new: &Value, old: &Value, errs: &mut 
     immutable(new.get("data"), old.get("data"), &Path::new("data"), errs);
 }
 
+/// A valid defaulted pod template with the given labels, for tests of controller kinds.
+#[cfg(test)]
+pub fn test_template(labels: Value) -> Value {
+    json!({"metadata": {"labels": labels}, "spec": {
+        "containers": [{"name": "c", "image": "nginx", "imagePullPolicy": "Always", "terminationMessagePolicy": "File"}],
+        "restartPolicy": "Always", "dnsPolicy": "ClusterFirst", "terminationGracePeriodSeconds": 30}})
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_template as template;
     use super::*;
-
-    fn template(labels: Value) -> Value {
-        json!({"metadata": {"labels": labels}, "spec": {
-            "containers": [{"name": "c", "image": "nginx", "imagePullPolicy": "Always", "terminationMessagePolicy": "File"}],
-            "restartPolicy": "Always", "dnsPolicy": "ClusterFirst", "terminationGracePeriodSeconds": 30}})
-    }
 
     fn deployment() -> Value {
         json!({"spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}}, "template": template(json!({"app": "web"})),
@@ -369,7 +316,10 @@ mod tests {
         ]);
         d["spec"]["selector"] = Value::Null;
         d["spec"]["replicas"] = json!(1);
-        assert_eq!(run(validate_deployment, &d)[0], "spec.selector: Required value");
+        assert_eq!(
+            run(validate_deployment, &d)[0],
+            "spec.selector: Required value"
+        );
     }
 
     #[test]
@@ -387,33 +337,10 @@ mod tests {
         rs["spec"]["template"]["spec"]["restartPolicy"] = json!("Never");
         assert_eq!(run(validate_replica_set, &rs), vec!["spec.template.spec.restartPolicy: Unsupported value: \"Never\": supported values: \"Always\""]);
         let rc = json!({"spec": {"replicas": 1, "selector": {}, "template": template(json!({"app": "web"}))}});
-        assert_eq!(run(validate_replication_controller, &rc), vec!["spec.selector: Required value"]);
-    }
-
-    #[test]
-    fn daemon_set_strategy() {
-        let ds = json!({"spec": {"selector": {"matchLabels": {"app": "web"}}, "template": template(json!({"app": "web"})),
-            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 0}}}});
-        assert_eq!(run(validate_daemon_set, &ds), vec!["spec.updateStrategy.rollingUpdate.maxUnavailable: Required value: cannot be 0 when maxSurge is 0"]);
-    }
-
-    #[test]
-    fn stateful_set_spec_and_update() {
-        let sts = json!({"spec": {"replicas": 1, "podManagementPolicy": "Sometimes", "serviceName": "web",
-            "selector": {"matchLabels": {"app": "web"}}, "template": template(json!({"app": "web"})),
-            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": -1}}}});
-        assert_eq!(run(validate_stateful_set, &sts), vec![
-            "spec.podManagementPolicy: Invalid value: \"Sometimes\": must be 'OrderedReady' or 'Parallel'",
-            "spec.updateStrategy.rollingUpdate.partition: Invalid value: -1: must be greater than or equal to 0",
-        ]);
-        let mut new = sts.clone();
-        new["spec"]["replicas"] = json!(3);
-        let mut errs = Errs::new();
-        validate_stateful_set_update(&new, &sts, &mut errs);
-        assert!(errs.is_empty());
-        new["spec"]["serviceName"] = json!("other");
-        validate_stateful_set_update(&new, &sts, &mut errs);
-        assert_eq!(errs[0].to_string(), "spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden");
+        assert_eq!(
+            run(validate_replication_controller, &rc),
+            vec!["spec.selector: Required value"]
+        );
     }
 
     #[test]

@@ -195,3 +195,25 @@ pub async fn values_round_trip_byte_for_byte(store: Arc<dyn Store>) {
         "an empty value is not a delete"
     );
 }
+
+/// Of many concurrent creates of one key exactly one succeeds; the rest see it exists.
+pub async fn concurrent_creates_admit_one(store: Arc<dyn Store>) {
+    const TASKS: usize = 32;
+    let key = "/registry/namespaces/race";
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.create(key, vec![i as u8]).await })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.expect("task panicked") {
+            Ok(kv) => winners.push(kv),
+            Err(Error::AlreadyExists) => {}
+            Err(err) => panic!("create failed: {err}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one create wins");
+    assert_eq!(ok("get", store.get(key).await), winners.pop());
+}

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::error::{SqlContext, SqliteError};
+use super::options::SqliteOptions;
 use crate::types::Revision;
 
 /// Most revisions one compaction transaction covers, so writers never wait long.
@@ -38,6 +39,18 @@ impl Retention {
             samples: VecDeque::from([(now, current)]),
             next_tick: now + interval,
         }
+    }
+
+    /// Builds the policy `opts` ask for, if automatic compaction is on.
+    pub fn from_options(opts: &SqliteOptions, now: Instant, current: Revision) -> Option<Self> {
+        let interval = opts.compaction_interval?;
+        Some(Retention::new(
+            opts.keep_revisions,
+            opts.keep_for,
+            interval,
+            now,
+            current,
+        ))
     }
 
     /// When the next sample is due.

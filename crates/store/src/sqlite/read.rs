@@ -10,8 +10,9 @@ use super::error::{SqlContext, SqliteError};
 use super::schema::{self, Meta};
 use super::Shared;
 use crate::error::{Error, Result};
-use crate::types::Revision;
-use crate::types::{list_start, prefix_end, Event, EventKind, KeyValue, ListOptions, ListResult};
+use crate::types::{
+    list_start, prefix_end, Event, EventKind, KeyValue, ListOptions, ListResult, Revision,
+};
 
 /// Idle read-only connections, opened on demand.
 pub(crate) struct ReadPool {
@@ -102,7 +103,7 @@ pub(crate) fn list(conn: &mut Connection, prefix: &str, opts: &ListOptions) -> R
     let (select, count, params) = if revision == meta.current {
         (LIST_LATEST, COUNT_LATEST, &all_params[..3])
     } else {
-        (LIST_AT, COUNT_AT, &all_params[..])
+        (LIST_AT, COUNT_AT, all_params)
     };
     let mut items = Vec::new();
     {
@@ -213,26 +214,30 @@ fn kv_from_row(row: &Row<'_>) -> Result<KeyValue> {
     })
 }
 
+/// A `log` row joined with its predecessor's value.
+type LogRow = (
+    Revision,
+    Vec<u8>,
+    Option<Vec<u8>>,
+    Revision,
+    Revision,
+    Option<Vec<u8>>,
+);
+
 /// Reads `revision, key, value, create_revision, prev_revision, prev value` into an event.
 fn event_from_row(row: &Row<'_>) -> Result<Event> {
-    let read = || -> rusqlite::Result<_> {
+    let read = || -> rusqlite::Result<LogRow> {
         Ok((
             row.get(0)?,
             row.get(1)?,
-            row.get::<_, Option<Vec<u8>>>(2)?,
+            row.get(2)?,
             row.get(3)?,
             row.get(4)?,
-            row.get::<_, Option<Vec<u8>>>(5)?,
+            row.get(5)?,
         ))
     };
-    let (revision, key, value, create_revision, prev_revision, prev_value): (
-        Revision,
-        Vec<u8>,
-        _,
-        Revision,
-        Revision,
-        _,
-    ) = read().ctx("read a log row")?;
+    let (revision, key, value, create_revision, prev_revision, prev_value) =
+        read().ctx("read a log row")?;
     let key = key_from_bytes(key)?;
     let prev = prev_value
         .filter(|_| prev_revision > 0)

@@ -18,7 +18,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// that grew large is truncated once it has been copied back.
 const WRITER_PRAGMAS: &str = "
 PRAGMA synchronous = FULL;
-PRAGMA wal_autocheckpoint = 1000;
+PRAGMA wal_autocheckpoint = 0;
 PRAGMA journal_size_limit = 67108864;
 ";
 

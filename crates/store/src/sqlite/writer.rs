@@ -48,16 +48,7 @@ impl WriterHandle {
         shared: Arc<Shared>,
         opts: &SqliteOptions,
     ) -> Result<Self> {
-        let now = Instant::now();
-        let retention = opts.compaction_interval.map(|interval| {
-            Retention::new(
-                opts.keep_revisions,
-                opts.keep_for,
-                interval,
-                now,
-                meta.current,
-            )
-        });
+        let retention = Retention::from_options(opts, Instant::now(), meta.current);
         let writer = Writer {
             conn,
             checkpointer: Checkpointer::spawn(path)?,
