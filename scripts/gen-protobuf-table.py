@@ -9,14 +9,14 @@ clients send, and writes one line per message:
     "io.k8s.api.core.v1.ServicePort": [[tag, "prost_name", "kind", "flags"], ...]
 
 kind is a scalar (string, bytes, bool, int32, int64, uint32, uint64, double, float),
-"m:<message>" or "map:<key kind>:<value kind>"; flags holds "r" for repeated and "p"
-for a Go pointer scalar (its zero value was set on purpose and must be kept).
-Message names are the OpenAPI definition names (k8s-openapi spelling, so prost's
-`AwsElasticBlockStoreVolumeSource` becomes `AWSElasticBlockStoreVolumeSource`).
+"m:<message>" or "map:<key kind>:<value kind>"; flags holds "r" (repeated), "p" (a Go
+pointer scalar: its zero value was set on purpose) and "i" (a Go struct embedded with
+`json:",inline"`). Message names are the OpenAPI definition names in k8s-openapi's
+spelling (prost's `AwsElasticBlockStoreVolumeSource` is `AWSElasticBlockStoreVolumeSource`).
+JSON property names are not stored: the decoder takes them from the schemas at run time.
 
-Run from the workspace root (once k8s-pb 0.9.0 and k8s-openapi are in the registry,
-e.g. after `cargo fetch`; k8s-pb is not a dependency, `cargo download` or a scratch
-crate gets it):
+k8s-pb is not a dependency of the workspace; put it in the registry once with a scratch
+crate (`k8s-pb = "=0.9.0"`, `cargo fetch`), then run from anywhere:
 
     python3 scripts/gen-protobuf-table.py
 """
@@ -171,6 +171,9 @@ INLINE = {
     "io.k8s.api.networking.v1.IngressRule": "ingressRuleValue",
 }
 
+# OpenAPI definition names by their lowercase form, filled from k8s-openapi.
+SPELLED = {}
+
 SCALARS = {"string", "bytes", "bool", "int32", "int64", "uint32", "uint64", "double", "float"}
 
 
@@ -192,22 +195,20 @@ def openapi_names():
 
 
 def resolve(module, path):
-    """The dotted name of a prost type path seen from a module (list of parts)."""
+    """The definition name of a prost type path seen from a module (list of parts)."""
     parts = path.split("::")
     base = list(module)
     while parts and parts[0] == "super":
         parts.pop(0)
         base.pop()
-    return "io.k8s." + ".".join(base + parts)
+    name = "io.k8s." + ".".join(base + parts)
+    return SPELLED.get(name.lower(), name)
 
 
-def type_paths(ty):
-    """The message type paths named in a Rust field type, wrappers removed."""
-    for prefix in ["::core::option::", "::prost::alloc::vec::", "::prost::alloc::boxed::",
-                   "::prost::alloc::collections::", "::prost::alloc::string::"]:
-        ty = ty.replace(prefix, "")
-    return [p for p in re.findall(r"[A-Za-z_][A-Za-z0-9_:]*", ty)
-            if p not in ("Option", "Vec", "Box", "BTreeMap", "String", "u8")]
+def message_type(ty):
+    """The message named last in a Rust field type (`Option<super::…::ObjectMeta>`)."""
+    paths = re.findall(r"(?:\w+::)*[A-Z]\w*", ty)
+    return [p for p in paths if p.split("::")[-1] not in ("Option", "Vec", "Box", "BTreeMap", "String")][-1]
 
 
 FIELD = re.compile(r"#\[prost\(([^\]]*)\)\]\s*pub (?:r#)?(\w+):\s*([^;]*?),\n(?=\s*(?:///|#\[|\}))", re.S)
@@ -227,10 +228,10 @@ def parse_module(path, module):
             if head.startswith(("btree_map", "map")):
                 key, value = re.search(r'map = "(\w+), (\w+)"', attr).groups()
                 if value == "message":
-                    value = "m:" + resolve(module, type_paths(ty)[-1])
+                    value = "m:" + resolve(module, message_type(ty))
                 kind = f"map:{key}:{value}"
             elif head == "message":
-                kind = "m:" + resolve(module, type_paths(ty)[-1])
+                kind = "m:" + resolve(module, message_type(ty))
             else:
                 kind = head.split("=")[0].strip()
                 if kind not in SCALARS:
@@ -259,12 +260,6 @@ def roots():
     return names + EXTRA_ROOTS
 
 
-def message_refs(fields):
-    for _, _, kind, _ in fields:
-        if "m:" in kind:
-            yield kind[kind.index("m:") + 2:]
-
-
 def mark(messages, names, flag, fits):
     """Adds a flag to the listed fields (JSON spelling), checking each exists and fits."""
     for name, json_names in names.items():
@@ -279,13 +274,8 @@ def mark(messages, names, flag, fits):
 
 
 def main():
-    spelled = openapi_names()
-    messages = {spelled.get(k.lower(), k): v for k, v in load_all().items()}
-    for fields in messages.values():
-        for field in fields:
-            if "m:" in field[2]:
-                i = field[2].index("m:") + 2
-                field[2] = field[2][:i] + spelled.get(field[2][i:].lower(), field[2][i:])
+    SPELLED.update(openapi_names())
+    messages = load_all()
     keep, todo = {}, roots()
     while todo:
         name = todo.pop()
@@ -294,7 +284,7 @@ def main():
         if name not in messages:
             sys.exit(f"no prost message for {name}")
         keep[name] = messages[name]
-        todo.extend(message_refs(keep[name]))
+        todo.extend(k[k.index("m:") + 2:] for _, _, k, _ in keep[name] if "m:" in k)
     mark(keep, POINTERS, "p", lambda kind: kind in SCALARS)
     mark(keep, INLINE, "i", lambda kind: kind.startswith("m:"))
     lines = [f"{json.dumps(n)}: {json.dumps(keep[n], separators=(',', ':'))}" for n in sorted(keep)]

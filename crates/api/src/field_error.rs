@@ -202,7 +202,7 @@ mod tests {
         let a = FieldError::required("spec.a", "");
         let b = FieldError::required("spec.b", "");
         assert_eq!(
-            invalid_message("Deployment.apps", "x", &[a.clone()]),
+            invalid_message("Deployment.apps", "x", std::slice::from_ref(&a)),
             "Deployment.apps \"x\" is invalid: spec.a: Required value"
         );
         assert_eq!(

@@ -123,7 +123,7 @@ async fn used_addresses(api: &Api, except_uid: Option<String>) -> ApiResult<(Has
 
 fn allocate_port(used: &HashSet<i64>) -> Option<i64> {
     let span = NODE_PORTS.end() - NODE_PORTS.start() + 1;
-    let offset = rand::random::<u64>() as i64 % span;
+    let offset = (rand::random::<u64>() % span as u64) as i64;
     (0..span).map(|i| NODE_PORTS.start() + (offset + i) % span).find(|p| !used.contains(p))
 }
 

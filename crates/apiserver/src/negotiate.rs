@@ -4,6 +4,7 @@ use crate::error::{ApiError, ApiResult};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
+use crate::registry::Item;
 use skiff_api::{printers, ResourceType};
 
 /// Largest request body accepted.
@@ -101,6 +102,8 @@ pub fn decode_body(content_type: Option<&str>, body: &[u8]) -> ApiResult<Value> 
         })?,
         "application/yaml" | "application/x-yaml" | "text/yaml" => serde_yaml::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("error converting YAML to JSON: {e}")))?,
+        m if skiff_api::protobuf::is_protobuf(m) => skiff_api::protobuf::decode(body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding protobuf: {e}")))?,
         other => return Err(ApiError::unsupported_media_type(other)),
     };
     if !value.is_object() {
@@ -123,20 +126,20 @@ fn partial_metadata(obj: &Value, version: &str) -> Value {
 pub fn table(
     rt: &ResourceType,
     version: &str,
-    objs: &[Value],
+    objs: impl IntoIterator<Item = Value>,
     list_meta: Value,
     include: IncludeObject,
     with_columns: bool,
 ) -> Value {
     let now = chrono::Utc::now();
     let rows: Vec<Value> = objs
-        .iter()
+        .into_iter()
         .map(|o| {
-            let mut row = json!({ "cells": printers::row(rt, o, now) });
+            let mut row = json!({ "cells": printers::row(rt, &o, now) });
             match include {
                 IncludeObject::None => {}
-                IncludeObject::Metadata => row["object"] = partial_metadata(o, version),
-                IncludeObject::Object => row["object"] = o.clone(),
+                IncludeObject::Metadata => row["object"] = partial_metadata(&o, version),
+                IncludeObject::Object => row["object"] = o,
             }
             row
         })
@@ -172,28 +175,45 @@ pub fn render_object(rt: &ResourceType, obj: Value, out: Output, include: Includ
         Output::Object => obj,
         Output::Table(v) => {
             let rv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
-            table(rt, v, &[obj], json!({ "resourceVersion": rv }), include, true)
+            table(rt, v, [obj], json!({ "resourceVersion": rv }), include, true)
         }
         Output::Metadata(v) => partial_metadata(&obj, v),
     }
 }
 
-/// Renders a list in the requested form.
-pub fn render_list(rt: &ResourceType, items: Vec<Value>, list_meta: Value, out: Output, include: IncludeObject) -> Value {
+/// Renders a list in the requested form; objects are decoded one at a time.
+pub fn render_list(rt: &ResourceType, items: Vec<Item>, list_meta: Value, out: Output, include: IncludeObject) -> ApiResult<Response> {
+    let decoded = |items: Vec<Item>| -> ApiResult<Vec<Value>> { items.iter().map(Item::decode).collect() };
     match out {
-        Output::Object => json!({
-            "kind": rt.list_kind(),
-            "apiVersion": rt.api_version(),
-            "metadata": list_meta,
-            "items": items,
-        }),
-        Output::Table(v) => table(rt, v, &items, list_meta, include, true),
-        Output::Metadata(v) => json!({
-            "kind": "PartialObjectMetadataList",
-            "apiVersion": format!("meta.k8s.io/{v}"),
-            "metadata": list_meta,
-            "items": items.iter().map(|o| partial_metadata(o, v)).collect::<Vec<_>>(),
-        }),
+        Output::Object => {
+            let head = json!({ "kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": list_meta });
+            let mut body = serde_json::to_vec(&head).map_err(ApiError::internal)?;
+            body.pop();
+            let size: usize = items.iter().map(|i| i.json().len() + 1).sum();
+            body.reserve(size + 16);
+            body.extend_from_slice(b",\"items\":[");
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    body.push(b',');
+                }
+                body.extend_from_slice(item.json().as_bytes());
+            }
+            body.extend_from_slice(b"]}");
+            Ok(json_bytes(200, body))
+        }
+        Output::Table(v) => {
+            let rows = items.iter().map(Item::decode).collect::<ApiResult<Vec<Value>>>()?;
+            Ok(json_response(200, &table(rt, v, rows, list_meta, include, true)))
+        }
+        Output::Metadata(v) => {
+            let metas: Vec<Value> = decoded(items)?.iter().map(|o| partial_metadata(o, v)).collect();
+            Ok(json_response(200, &json!({
+                "kind": "PartialObjectMetadataList",
+                "apiVersion": format!("meta.k8s.io/{v}"),
+                "metadata": list_meta,
+                "items": metas,
+            })))
+        }
     }
 }
 
@@ -221,7 +241,8 @@ mod tests {
     fn bodies_must_be_objects() {
         assert_eq!(decode_body(None, b"[1]").unwrap_err().code, 400);
         assert_eq!(decode_body(None, b"{bad").unwrap_err().code, 400);
-        assert_eq!(decode_body(Some("application/vnd.kubernetes.protobuf"), b"x").unwrap_err().code, 415);
+        assert_eq!(decode_body(Some("application/vnd.kubernetes.protobuf"), b"x").unwrap_err().code, 400);
+        assert_eq!(decode_body(Some("application/octet-stream"), b"x").unwrap_err().code, 415);
         let v = decode_body(Some("application/yaml"), b"kind: Pod\n").unwrap();
         assert_eq!(v["kind"], "Pod");
     }

@@ -98,3 +98,48 @@ impl Registry {
         }
     }
 }
+
+/// A stored object as raw JSON with its resourceVersion stamped in; decoded only on demand.
+pub struct Item {
+    raw: Box<serde_json::value::RawValue>,
+    labels: Option<Value>,
+}
+
+type RawMap = indexmap::IndexMap<String, Box<serde_json::value::RawValue>>;
+
+impl Item {
+    /// Stamps the revision into a stored object without decoding its body.
+    pub fn from_kv(kv: &KeyValue) -> ApiResult<Item> {
+        let corrupt = |e: serde_json::Error| ApiError::internal(format!("stored object {} is corrupt: {e}", kv.key));
+        let mut top: RawMap = serde_json::from_slice(&kv.value).map_err(corrupt)?;
+        let mut meta: RawMap = match top.get("metadata") {
+            Some(m) => serde_json::from_str(m.get()).map_err(corrupt)?,
+            None => RawMap::new(),
+        };
+        let labels = match meta.get("labels") {
+            Some(l) => Some(serde_json::from_str(l.get()).map_err(corrupt)?),
+            None => None,
+        };
+        let rv = serde_json::value::RawValue::from_string(format!("\"{}\"", kv.mod_revision)).map_err(corrupt)?;
+        meta.insert("resourceVersion".into(), rv);
+        let meta = serde_json::value::to_raw_value(&meta).map_err(corrupt)?;
+        top.insert("metadata".into(), meta);
+        let raw = serde_json::value::to_raw_value(&top).map_err(corrupt)?;
+        Ok(Item { raw, labels })
+    }
+
+    /// The object's labels, if any.
+    pub fn labels(&self) -> Option<&Value> {
+        self.labels.as_ref()
+    }
+
+    /// The object's JSON text.
+    pub fn json(&self) -> &str {
+        self.raw.get()
+    }
+
+    /// The object as a JSON value.
+    pub fn decode(&self) -> ApiResult<Value> {
+        serde_json::from_str(self.raw.get()).map_err(|e| ApiError::internal(format!("decoding a stored object: {e}")))
+    }
+}

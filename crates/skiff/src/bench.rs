@@ -81,9 +81,13 @@ async fn spawn_server(dir: &Path, port: u16) -> Result<(ServerProcess, Duration)
     }
 }
 
-fn rss_kib(pid: u32) -> Option<u64> {
+fn proc_status(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+    status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    proc_status(pid, "VmRSS:")
 }
 
 fn configmap(name: &str) -> Value {
@@ -122,6 +126,8 @@ async fn create_load(
                 let t0 = Instant::now();
                 match client.http.post(client.url(CM_PATH)).json(&configmap(&name)).send().await {
                     Ok(r) if r.status().as_u16() == 201 => {
+                        // read the body: a dropped response cancels its stream
+                        let _ = r.bytes().await;
                         let done = Instant::now();
                         hist.record((done - t0).as_micros() as u64).ok();
                         if let Some(a) = &acks {
@@ -129,7 +135,20 @@ async fn create_load(
                         }
                         ok.push(name);
                     }
-                    _ => errors += 1,
+                    Ok(r) => {
+                        errors += 1;
+                        if errors <= 2 {
+                            let code = r.status();
+                            let body = r.text().await.unwrap_or_default();
+                            eprintln!("create {name}: {code} {}", body.chars().take(200).collect::<String>());
+                        }
+                    }
+                    Err(e) => {
+                        errors += 1;
+                        if errors <= 2 {
+                            eprintln!("create {name}: {e:?}");
+                        }
+                    }
                 }
             }
             (hist, ok, errors)
@@ -149,8 +168,7 @@ async fn create_load(
 }
 
 /// Watches ConfigMaps from `rv`, recording when each ADDED name arrives.
-fn watch_arrivals(client: &ApiClient, rv: String) -> (tokio::task::JoinHandle<HashMap<String, Instant>>, Arc<tokio::sync::Notify>) {
-    let client = client.clone();
+fn watch_arrivals(client: ApiClient, rv: String) -> (tokio::task::JoinHandle<HashMap<String, Instant>>, Arc<tokio::sync::Notify>) {
     let stop = Arc::new(tokio::sync::Notify::new());
     let stop2 = stop.clone();
     let handle = tokio::spawn(async move {
@@ -198,10 +216,20 @@ async fn api(args: ApiArgs) -> Result<()> {
     println!("server ready (fresh data dir): {:.1} ms", ready.as_secs_f64() * 1000.0);
     let client = server.client.clone();
 
-    // 1. create throughput and latency, with a watcher timing event delivery
+    // 1. memory of a fresh server holding N ConfigMaps
+    create_load(&client, args.clients, "fill", Instant::now() + Duration::from_secs(600), Some(args.objects), None).await;
+    let before_list = rss_kib(server.child.id()).unwrap_or(0);
+    println!("memory: server RSS {:.1} MB after the creates, before any list", before_list as f64 / 1024.0);
+    let stored = count_configmaps(&client).await?.len();
+    let rss = rss_kib(server.child.id()).unwrap_or(0);
+    let threads = proc_status(server.child.id(), "Threads:").unwrap_or(0);
+    println!("memory: server RSS {:.1} MB holding {stored} ConfigMaps ({threads} threads)", rss as f64 / 1024.0);
+
+    // 2. create throughput and latency, with a watcher timing event delivery
     let list: Value = client.http.get(client.url(CM_PATH)).send().await?.json().await?;
     let rv = list.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("0").to_string();
-    let (watcher, stop_watch) = watch_arrivals(&client, rv);
+    let watch_client = ApiClient::from_kubeconfig(&dir.join("kubeconfig.yaml"))?;
+    let (watcher, stop_watch) = watch_arrivals(watch_client, rv);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let acks = Arc::new(Mutex::new(HashMap::new()));
     let t0 = Instant::now();
@@ -232,14 +260,8 @@ async fn api(args: ApiArgs) -> Result<()> {
     );
     drop(acks);
 
-    // 2. memory with N ConfigMaps stored
-    let have = names.len();
-    if have < args.objects {
-        create_load(&client, args.clients, "fill", Instant::now() + Duration::from_secs(600), Some(args.objects - have), None).await;
-    }
-    let stored = count_configmaps(&client).await?.len();
     let rss = rss_kib(server.child.id()).unwrap_or(0);
-    println!("memory: server RSS {:.1} MB holding {stored} ConfigMaps", rss as f64 / 1024.0);
+    println!("memory after the load: server RSS {:.1} MB", rss as f64 / 1024.0);
 
     // 3. kill -9 under load, restart, check every acknowledged create
     let until = Instant::now() + Duration::from_secs(30);

@@ -8,6 +8,9 @@ use super::wire::{expect, Reader, Wire};
 use super::{ProtobufError, UnknownField, MAGIC, MAX_DEPTH};
 use serde_json::{Map, Value};
 
+/// How many unknown fields one body reports at most.
+const MAX_UNKNOWN: usize = 100;
+
 /// Decodes messages of one request body, collecting the field numbers it does not know.
 pub struct Decoder<'t> {
     table: &'t Table,
@@ -89,10 +92,12 @@ impl<'t> Decoder<'t> {
                 }
                 None => {
                     r.skip(wire).map_err(malformed(path))?;
-                    self.unknown.push(UnknownField {
-                        path: path.to_string(),
-                        number: tag,
-                    });
+                    if self.unknown.len() < MAX_UNKNOWN {
+                        self.unknown.push(UnknownField {
+                            path: path.to_string(),
+                            number: tag,
+                        });
+                    }
                 }
             }
         }

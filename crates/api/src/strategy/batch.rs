@@ -1,4 +1,4 @@
-//! Job and CronJob checks, update rules and the generated Job selector.
+//! Job checks, update rules and the generated Job selector.
 
 use super::labels::{selector_matches, validate_selector};
 use super::meta::{immutable, non_negative, semantic_eq};

@@ -1,4 +1,4 @@
-//! Namespace, Node, LimitRange and ResourceQuota checks and defaults.
+//! Namespace and Node checks and defaults.
 
 use super::names::qualified_name;
 use super::net::{cidr, is_ipv6};

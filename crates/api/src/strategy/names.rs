@@ -1,4 +1,4 @@
-//! Format checks for names, keys and addresses, returning upstream's messages.
+//! Format checks for names and keys, returning upstream's messages.
 
 use regex::Regex;
 use std::sync::LazyLock;
@@ -6,6 +6,8 @@ use std::sync::LazyLock;
 const DNS1123_LABEL_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
 const DNS1123_SUBDOMAIN_FMT: &str =
     r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+const DNS1123_SUBDOMAIN_UNDERSCORE_FMT: &str =
+    r"_?[a-z0-9]([-_a-z0-9]*[a-z0-9])?(\._?[a-z0-9]([-_a-z0-9]*[a-z0-9])?)*";
 const DNS1035_LABEL_FMT: &str = "[a-z]([-a-z0-9]*[a-z0-9])?";
 const QUALIFIED_NAME_FMT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
 const LABEL_VALUE_FMT: &str = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?";
@@ -20,6 +22,8 @@ fn anchored(fmt: &str) -> Regex {
 
 static DNS1123_LABEL: LazyLock<Regex> = LazyLock::new(|| anchored(DNS1123_LABEL_FMT));
 static DNS1123_SUBDOMAIN: LazyLock<Regex> = LazyLock::new(|| anchored(DNS1123_SUBDOMAIN_FMT));
+static DNS1123_SUBDOMAIN_UNDERSCORE: LazyLock<Regex> =
+    LazyLock::new(|| anchored(DNS1123_SUBDOMAIN_UNDERSCORE_FMT));
 static DNS1035_LABEL: LazyLock<Regex> = LazyLock::new(|| anchored(DNS1035_LABEL_FMT));
 static QUALIFIED_NAME: LazyLock<Regex> = LazyLock::new(|| anchored(QUALIFIED_NAME_FMT));
 static LABEL_VALUE: LazyLock<Regex> = LazyLock::new(|| anchored(LABEL_VALUE_FMT));
@@ -81,6 +85,22 @@ pub fn dns1123_subdomain(v: &str) -> Vec<String> {
         errs.push(regex_error(
             "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
             DNS1123_SUBDOMAIN_FMT,
+            &["example.com"],
+        ));
+    }
+    errs
+}
+
+/// RFC 1123 subdomain that may also carry underscores (DNS search domains).
+pub fn dns1123_subdomain_with_underscore(v: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    if v.len() > 253 {
+        errs.push(max_len_error(253));
+    }
+    if !DNS1123_SUBDOMAIN_UNDERSCORE.is_match(v) {
+        errs.push(regex_error(
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '_', '-' or '.', and must start and end with an alphanumeric character",
+            DNS1123_SUBDOMAIN_UNDERSCORE_FMT,
             &["example.com"],
         ));
     }
@@ -369,6 +389,12 @@ mod tests {
             vec!["must be no more than 15 characters"]
         );
         assert_eq!(port_num(0), vec!["must be between 1 and 65535, inclusive"]);
+    }
+
+    #[test]
+    fn search_domains_may_carry_underscores() {
+        assert!(dns1123_subdomain_with_underscore("_srv.example.com").is_empty());
+        assert!(!dns1123_subdomain_with_underscore("Example.com").is_empty());
     }
 
     #[test]

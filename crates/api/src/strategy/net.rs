@@ -1,4 +1,4 @@
-//! IP address rules for endpoints and external IPs: no unspecified, loopback or link-local addresses.
+//! IP address and CIDR checks, and the rules for endpoint addresses (no loopback, link-local, …).
 
 use super::value::{Errs, Path};
 use crate::FieldError;

@@ -1,7 +1,7 @@
-//! Scheduling-related pod spec checks: tolerations, affinity, spread constraints and DNS config.
+//! Scheduling-related pod spec checks: affinity, spread constraints and DNS config.
 
 use super::labels::{validate_label_name, validate_selector};
-use super::names::{dns1123_subdomain, NameRule};
+use super::names::{dns1123_subdomain_with_underscore, NameRule};
 use super::net::ip;
 use super::value::{arr, int, s, Errs, Path};
 use crate::FieldError;
@@ -219,13 +219,21 @@ pub fn validate_dns_config(spec: &Value, path: &Path, errs: &mut Errs) {
             "must not have more than 32 search paths",
         ));
     }
+    let joined: Vec<&str> = searches.iter().filter_map(Value::as_str).collect();
+    if joined.join(" ").len() > 2048 {
+        errs.push(FieldError::invalid(
+            &path.child("searches"),
+            json!(searches),
+            "must not have more than 2048 characters (including spaces) in the search list",
+        ));
+    }
     for (i, search) in searches.iter().enumerate() {
         let v = search.as_str().unwrap_or("");
         if v == "." {
             continue;
         }
         let trimmed = v.strip_suffix('.').unwrap_or(v);
-        for msg in dns1123_subdomain(trimmed) {
+        for msg in dns1123_subdomain_with_underscore(trimmed) {
             errs.push(FieldError::invalid(
                 &path.child("searches").index(i),
                 json!(trimmed),

@@ -1,4 +1,4 @@
-//! Service checks, defaults and cluster-IP bookkeeping.
+//! Service checks.
 
 use super::labels::validate_labels;
 use super::names::{dns1123_label, dns1123_subdomain, port_num, qualified_name};

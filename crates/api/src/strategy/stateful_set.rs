@@ -2,6 +2,7 @@
 
 use super::labels::{selector_matches, validate_annotations, validate_labels};
 use super::meta::{non_negative, semantic_eq};
+use super::names::dns1123_label;
 use super::value::{int, s, Errs};
 use super::workloads::{
     always_restart, common_counts, int_or_percent, int_or_percent_value, label_selector, mismatch,
@@ -79,6 +80,16 @@ pub fn validate_stateful_set(obj: &Value, errs: &mut Errs) {
     common_counts(spec, errs);
     if let Some(start) = spec.pointer("/ordinals/start").and_then(Value::as_i64) {
         non_negative(Some(start), &sp.child("ordinals.start"), errs);
+    }
+    let service_name = s(spec, "serviceName");
+    if !service_name.is_empty() {
+        for msg in dns1123_label(service_name) {
+            errs.push(FieldError::invalid(
+                &sp.child("serviceName"),
+                json!(service_name),
+                msg,
+            ));
+        }
     }
     label_selector(spec, "statefulset", errs);
     let tp = sp.child("template");

@@ -1,4 +1,4 @@
-//! PersistentVolumeClaim, PersistentVolume and StorageClass checks and defaults.
+//! PersistentVolumeClaim and StorageClass checks and defaults.
 
 use super::labels::validate_selector;
 use super::meta::{diff_lines, immutable, semantic_eq};

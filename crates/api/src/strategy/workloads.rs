@@ -1,4 +1,4 @@
-//! Deployment, ReplicaSet, ReplicationController, DaemonSet, StatefulSet and ControllerRevision checks.
+//! Deployment, ReplicaSet, ReplicationController and ControllerRevision checks, and helpers shared by controller kinds.
 
 use super::labels::{map_selector_matches, selector_is_empty, selector_matches, validate_selector};
 use super::meta::{immutable, non_negative};

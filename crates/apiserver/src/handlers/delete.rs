@@ -203,7 +203,8 @@ pub async fn delete_collection(ctx: &Ctx, opts: &DeleteOptions) -> ApiResult<Res
     list_ctx.query.0.remove("continue");
     let page = list_page(&list_ctx, &filter).await?;
     let mut items = Vec::new();
-    for obj in page.items {
+    for item in page.items {
+        let obj = item.decode()?;
         let name = meta::name(&obj).to_string();
         let mut one = ctx.clone();
         one.target.namespace = meta::meta_str(&obj, "namespace").map(str::to_string).or(one.target.namespace);

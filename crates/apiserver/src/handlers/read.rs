@@ -3,7 +3,7 @@
 use super::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::negotiate::{self, IncludeObject};
-use crate::registry::{self, decode};
+use crate::registry::{self, Item};
 use axum::response::Response;
 use base64::Engine;
 use serde_json::{json, Value};
@@ -37,6 +37,22 @@ impl Filter {
     pub fn matches(&self, obj: &Value) -> bool {
         self.label.matches(obj.pointer("/metadata/labels")) && fields::matches(self.rt, &self.field, obj)
     }
+
+    /// Whether a stored item passes both selectors; decodes it only for field selectors.
+    pub fn matches_item(&self, item: &Item) -> ApiResult<bool> {
+        if !self.label.matches(item.labels()) {
+            return Ok(false);
+        }
+        if self.field.is_empty() {
+            return Ok(true);
+        }
+        Ok(fields::matches(self.rt, &self.field, &item.decode()?))
+    }
+
+    /// Whether neither selector restricts anything.
+    pub fn is_empty(&self) -> bool {
+        self.label.is_empty() && self.field.is_empty()
+    }
 }
 
 /// A continue token: the snapshot revision and the last key returned.
@@ -60,7 +76,7 @@ fn decode_continue(token: &str, prefix: &str) -> ApiResult<(Revision, String)> {
 /// One page of a filtered list.
 pub struct Page {
     /// Matching objects.
-    pub items: Vec<Value>,
+    pub items: Vec<Item>,
     /// The revision the page reflects.
     pub revision: Revision,
     /// Continue token when more remain.
@@ -103,9 +119,9 @@ pub async fn list_page(ctx: &Ctx, filter: &Filter) -> ApiResult<Page> {
         let page_len = res.items.len();
         let last_key = res.items.last().map(|kv| kv.key.clone());
         for kv in &res.items {
-            let obj = decode(kv)?;
-            if filter.matches(&obj) {
-                items.push(obj);
+            let item = Item::from_kv(kv)?;
+            if filter.matches_item(&item)? {
+                items.push(item);
             }
         }
         let more = res.remaining > 0 && page_len > 0;
@@ -114,7 +130,7 @@ pub async fn list_page(ctx: &Ctx, filter: &Filter) -> ApiResult<Page> {
                 if let Some(k) = &last_key {
                     continue_token = Some(encode_continue(res.revision, k));
                 }
-                if filter.label == LabelSelector::default() && filter.field.requirements.is_empty() {
+                if filter.is_empty() {
                     remaining = Some(res.remaining);
                 }
                 break;
@@ -170,8 +186,7 @@ pub async fn list(ctx: &Ctx) -> ApiResult<Response> {
     if let Some(r) = page.remaining {
         meta["remainingItemCount"] = json!(r);
     }
-    let body = negotiate::render_list(ctx.target.rt, page.items, meta, out, include);
-    Ok(negotiate::json_response(200, &body))
+    negotiate::render_list(ctx.target.rt, page.items, meta, out, include)
 }
 
 /// GET of one object.

@@ -32,7 +32,7 @@ impl Encoder {
         let object = match self.out {
             Output::Table(v) => {
                 let rv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
-                let t = negotiate::table(self.rt, v, &[obj], json!({"resourceVersion": rv}), self.include, !self.sent_columns);
+                let t = negotiate::table(self.rt, v, [obj], json!({"resourceVersion": rv}), self.include, !self.sent_columns);
                 self.sent_columns = true;
                 t
             }
@@ -112,8 +112,8 @@ pub async fn watch(ctx: Ctx) -> ApiResult<Response> {
         let mut list_ctx = ctx.clone();
         list_ctx.query.0.retain(|k, _| k == "labelSelector" || k == "fieldSelector");
         let page = list_page(&list_ctx, &filter).await?;
-        for obj in page.items {
-            first.push(encoder.event("ADDED", obj));
+        for item in page.items {
+            first.push(encoder.event("ADDED", item.decode()?));
         }
         if send_initial == Some(true) {
             first.push(encoder.bookmark(page.revision, true));

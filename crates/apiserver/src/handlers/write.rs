@@ -58,33 +58,12 @@ fn manager(ctx: &Ctx) -> String {
     meta::manager_name(ctx.query.get("fieldManager"), ua)
 }
 
-/// Converts write-only input fields into their stored form (Secret `stringData` into `data`).
-pub fn convert_incoming(rt: &ResourceType, obj: &mut Value) {
-    if !(rt.group.is_empty() && rt.kind == "Secret") {
-        return;
-    }
-    let Some(o) = obj.as_object_mut() else { return };
-    let Some(Value::Object(string_data)) = o.remove("stringData") else { return };
-    use base64::Engine;
-    let data = o.entry("data").or_insert_with(|| Value::Object(Default::default()));
-    if data.is_null() {
-        *data = Value::Object(Default::default());
-    }
-    if let Some(d) = data.as_object_mut() {
-        for (k, v) in string_data {
-            let text = v.as_str().unwrap_or_default();
-            d.insert(k, Value::String(base64::engine::general_purpose::STANDARD.encode(text)));
-        }
-    }
-}
-
 /// POST of a new object.
 pub async fn create(ctx: &Ctx, body: Value) -> ApiResult<Response> {
     let rt = ctx.target.rt;
     let dry_run = ctx.query.dry_run()?;
     let mut obj = body;
     meta::check_type(rt, &mut obj)?;
-    convert_incoming(rt, &mut obj);
     let warnings = check_fields(ctx, rt, &obj)?;
     meta::check_namespace(rt, &mut obj, ctx.target.namespace.as_deref())?;
     meta::prepare_create(&mut obj)?;
@@ -187,7 +166,6 @@ pub async fn update(ctx: &Ctx, name: &str, change: Change<'_>, part: Part) -> Ap
             }
         }
         meta::check_type(rt, &mut new)?;
-        convert_incoming(rt, &mut new);
         if meta::name(&new) != name {
             return Err(ApiError::bad_request(format!(
                 "the name of the object ({}) does not match the name on the URL ({name})",
