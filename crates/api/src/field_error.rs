@@ -158,7 +158,10 @@ fn go_value(v: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
         Value::Object(m) => {
-            let items: Vec<String> = m.iter().map(|(k, v)| format!("{k:?}:{}", go_value(v))).collect();
+            let items: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{k:?}:{}", go_value(v)))
+                .collect();
             format!("map[string]string{{{}}}", items.join(", "))
         }
         Value::Array(a) => {
@@ -193,8 +196,15 @@ mod tests {
 
     #[test]
     fn invalid_quotes_strings_and_appends_detail() {
-        let e = FieldError::invalid("metadata.name", json!("A_b"), "a lowercase RFC 1123 subdomain");
-        assert_eq!(e.body(), "Invalid value: \"A_b\": a lowercase RFC 1123 subdomain");
+        let e = FieldError::invalid(
+            "metadata.name",
+            json!("A_b"),
+            "a lowercase RFC 1123 subdomain",
+        );
+        assert_eq!(
+            e.body(),
+            "Invalid value: \"A_b\": a lowercase RFC 1123 subdomain"
+        );
     }
 
     #[test]

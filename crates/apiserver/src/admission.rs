@@ -22,8 +22,15 @@ fn namespaces() -> &'static ResourceType {
 }
 
 /// Rejects creation in a missing (404) or terminating (403) namespace.
-pub async fn namespace_lifecycle(api: &Api, rt: &ResourceType, ns: Option<&str>, name: &str) -> ApiResult<()> {
-    let Some(ns) = ns.filter(|_| rt.namespaced) else { return Ok(()) };
+pub async fn namespace_lifecycle(
+    api: &Api,
+    rt: &ResourceType,
+    ns: Option<&str>,
+    name: &str,
+) -> ApiResult<()> {
+    let Some(ns) = ns.filter(|_| rt.namespaced) else {
+        return Ok(());
+    };
     match api.registry.get_opt(namespaces(), None, ns).await? {
         None => Err(ApiError::namespace_not_found(ns)),
         Some((obj, _)) if obj.pointer("/metadata/deletionTimestamp").is_some_and(|v| !v.is_null()) => {
@@ -42,26 +49,47 @@ pub async fn validate_create(_api: &Api, _rt: &ResourceType, _obj: &Value) -> Ap
 }
 
 /// Validating admission on update.
-pub async fn validate_update(_api: &Api, _rt: &ResourceType, _new: &Value, _old: &Value) -> ApiResult<()> {
+pub async fn validate_update(
+    _api: &Api,
+    _rt: &ResourceType,
+    _new: &Value,
+    _old: &Value,
+) -> ApiResult<()> {
     Ok(())
 }
 
 /// Mutating admission on update: Services keep their allocated IPs and ports.
-pub async fn mutate_update(api: &Api, rt: &ResourceType, new: &mut Value, old: &Value) -> ApiResult<()> {
+pub async fn mutate_update(
+    api: &Api,
+    rt: &ResourceType,
+    new: &mut Value,
+    old: &Value,
+) -> ApiResult<()> {
     if !(rt.group.is_empty() && rt.kind == "Service") {
         return Ok(());
     }
     for f in ["clusterIP", "clusterIPs"] {
-        let unset = new.pointer(&format!("/spec/{f}")).is_none_or(|v| v.is_null() || v == "" || v == &json!([]));
+        let unset = new
+            .pointer(&format!("/spec/{f}"))
+            .is_none_or(|v| v.is_null() || v == "" || v == &json!([]));
         if unset {
-            if let (Some(v), Some(spec)) = (old.pointer(&format!("/spec/{f}")).cloned(), new.get_mut("spec").and_then(Value::as_object_mut)) {
+            if let (Some(v), Some(spec)) = (
+                old.pointer(&format!("/spec/{f}")).cloned(),
+                new.get_mut("spec").and_then(Value::as_object_mut),
+            ) {
                 spec.insert(f.into(), v);
             }
         }
     }
-    let old_ports: Vec<(i64, i64)> = old.pointer("/spec/ports").and_then(Value::as_array).map(|ps| {
-        ps.iter().filter_map(|p| Some((p.get("port")?.as_i64()?, p.get("nodePort")?.as_i64()?))).collect()
-    }).unwrap_or_default();
+    let old_ports: Vec<(i64, i64)> = old
+        .pointer("/spec/ports")
+        .and_then(Value::as_array)
+        .map(|ps| {
+            ps.iter()
+                .filter_map(|p| Some((p.get("port")?.as_i64()?, p.get("nodePort")?.as_i64()?)))
+                .collect()
+        })
+        .unwrap_or_default();
     if wants_node_ports(new) {
         let _guard = api.service_alloc.lock().await;
         let (_, mut used) = used_addresses(api, meta_uid(old)).await?;
@@ -71,10 +99,14 @@ pub async fn mutate_update(api: &Api, rt: &ResourceType, new: &mut Value, old: &
                     continue;
                 }
                 let port = p.get("port").and_then(Value::as_i64).unwrap_or(0);
-                let keep = old_ports.iter().find(|(pp, _)| *pp == port).map(|(_, np)| *np);
+                let keep = old_ports
+                    .iter()
+                    .find(|(pp, _)| *pp == port)
+                    .map(|(_, np)| *np);
                 let np = match keep {
                     Some(np) => np,
-                    None => allocate_port(&used).ok_or_else(|| ApiError::internal("no free NodePort"))?,
+                    None => allocate_port(&used)
+                        .ok_or_else(|| ApiError::internal("no free NodePort"))?,
                 };
                 used.insert(np);
                 p["nodePort"] = json!(np);
@@ -91,17 +123,29 @@ pub async fn mutate_update(api: &Api, rt: &ResourceType, new: &mut Value, old: &
 }
 
 fn meta_uid(obj: &Value) -> Option<String> {
-    obj.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string)
+    obj.pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 fn wants_node_ports(svc: &Value) -> bool {
-    matches!(svc.pointer("/spec/type").and_then(Value::as_str), Some("NodePort" | "LoadBalancer"))
+    matches!(
+        svc.pointer("/spec/type").and_then(Value::as_str),
+        Some("NodePort" | "LoadBalancer")
+    )
 }
 
 /// Cluster IPs and node ports in use by Services other than `except_uid`.
-async fn used_addresses(api: &Api, except_uid: Option<String>) -> ApiResult<(HashSet<u32>, HashSet<i64>)> {
+async fn used_addresses(
+    api: &Api,
+    except_uid: Option<String>,
+) -> ApiResult<(HashSet<u32>, HashSet<i64>)> {
     let rt = catalogue::find("", "v1", "services").expect("services are in the catalogue");
-    let list = api.registry.store.list(&registry::prefix(rt, None), Default::default()).await?;
+    let list = api
+        .registry
+        .store
+        .list(&registry::prefix(rt, None), Default::default())
+        .await?;
     let mut ips = HashSet::new();
     let mut ports = HashSet::new();
     for kv in &list.items {
@@ -109,10 +153,19 @@ async fn used_addresses(api: &Api, except_uid: Option<String>) -> ApiResult<(Has
         if except_uid.is_some() && meta_uid(&svc) == except_uid {
             continue;
         }
-        if let Some(ip) = svc.pointer("/spec/clusterIP").and_then(Value::as_str).and_then(|s| s.parse::<Ipv4Addr>().ok()) {
+        if let Some(ip) = svc
+            .pointer("/spec/clusterIP")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<Ipv4Addr>().ok())
+        {
             ips.insert(u32::from(ip));
         }
-        for p in svc.pointer("/spec/ports").and_then(Value::as_array).into_iter().flatten() {
+        for p in svc
+            .pointer("/spec/ports")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(np) = p.get("nodePort").and_then(Value::as_i64) {
                 ports.insert(np);
             }
@@ -124,7 +177,9 @@ async fn used_addresses(api: &Api, except_uid: Option<String>) -> ApiResult<(Has
 fn allocate_port(used: &HashSet<i64>) -> Option<i64> {
     let span = NODE_PORTS.end() - NODE_PORTS.start() + 1;
     let offset = (rand::random::<u64>() % span as u64) as i64;
-    (0..span).map(|i| NODE_PORTS.start() + (offset + i) % span).find(|p| !used.contains(p))
+    (0..span)
+        .map(|i| NODE_PORTS.start() + (offset + i) % span)
+        .find(|p| !used.contains(p))
 }
 
 fn allocate_ip(used: &HashSet<u32>) -> Option<u32> {
@@ -145,14 +200,24 @@ pub fn in_service_net(ip: Ipv4Addr) -> bool {
 }
 
 /// Allocates a Service's cluster IP and node ports, then stores it.
-pub async fn create_service(api: &Api, ns: Option<&str>, name: &str, mut svc: Value, dry_run: bool) -> ApiResult<Value> {
+pub async fn create_service(
+    api: &Api,
+    ns: Option<&str>,
+    name: &str,
+    mut svc: Value,
+    dry_run: bool,
+) -> ApiResult<Value> {
     let rt = catalogue::find("", "v1", "services").expect("services are in the catalogue");
     let _guard = api.service_alloc.lock().await;
     let (used_ips, mut used_ports) = used_addresses(api, None).await?;
     let external_name = svc.pointer("/spec/type").and_then(Value::as_str) == Some("ExternalName");
     let mut errors = Vec::new();
     if !external_name {
-        let asked = svc.pointer("/spec/clusterIP").and_then(Value::as_str).unwrap_or("").to_string();
+        let asked = svc
+            .pointer("/spec/clusterIP")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let ip = match asked.as_str() {
             "" => allocate_ip(&used_ips).map(|ip| Ipv4Addr::from(ip).to_string()),
             "None" => Some("None".to_string()),
@@ -162,7 +227,11 @@ pub async fn create_service(api: &Api, ns: Option<&str>, name: &str, mut svc: Va
                     None
                 }
                 Ok(a) if used_ips.contains(&u32::from(a)) => {
-                    errors.push(FieldError::invalid("spec.clusterIPs", json!([s]), format!("failed to allocate IP {s}: provided IP is already allocated")));
+                    errors.push(FieldError::invalid(
+                        "spec.clusterIPs",
+                        json!([s]),
+                        format!("failed to allocate IP {s}: provided IP is already allocated"),
+                    ));
                     None
                 }
                 _ => Some(s.to_string()),
@@ -207,20 +276,40 @@ pub async fn create_service(api: &Api, ns: Option<&str>, name: &str, mut svc: Va
 pub async fn check_disruption_budgets(ctx: &Ctx, pod_name: &str) -> ApiResult<()> {
     let ns = ctx.target.namespace.as_deref();
     let (pod, _) = ctx.api.registry.get(ctx.target.rt, ns, pod_name).await?;
-    if matches!(pod.pointer("/status/phase").and_then(Value::as_str), Some("Succeeded" | "Failed" | "Pending")) {
+    if matches!(
+        pod.pointer("/status/phase").and_then(Value::as_str),
+        Some("Succeeded" | "Failed" | "Pending")
+    ) {
         return Ok(());
     }
-    let pdbs = catalogue::find("policy", "v1", "poddisruptionbudgets").expect("pdbs are in the catalogue");
-    let list = ctx.api.registry.store.list(&registry::prefix(pdbs, ns), Default::default()).await?;
+    let pdbs =
+        catalogue::find("policy", "v1", "poddisruptionbudgets").expect("pdbs are in the catalogue");
+    let list = ctx
+        .api
+        .registry
+        .store
+        .list(&registry::prefix(pdbs, ns), Default::default())
+        .await?;
     for kv in &list.items {
         let pdb = registry::decode(kv)?;
-        let Some(sel) = pdb.pointer("/spec/selector").and_then(|s| LabelSelector::from_label_selector(s).ok()) else { continue };
+        let Some(sel) = pdb
+            .pointer("/spec/selector")
+            .and_then(|s| LabelSelector::from_label_selector(s).ok())
+        else {
+            continue;
+        };
         if !sel.matches(pod.pointer("/metadata/labels")) {
             continue;
         }
-        let allowed = pdb.pointer("/status/disruptionsAllowed").and_then(Value::as_i64).unwrap_or(0);
+        let allowed = pdb
+            .pointer("/status/disruptionsAllowed")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         if allowed <= 0 {
-            let pdb_name = pdb.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+            let pdb_name = pdb
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             return Err(ApiError::new(429, "TooManyRequests", format!(
                 "Cannot evict pod as it would violate the pod's disruption budget. The disruption budget {pdb_name} needs {} healthy pods and has {} currently",
                 pdb.pointer("/status/desiredHealthy").and_then(Value::as_i64).unwrap_or(0),

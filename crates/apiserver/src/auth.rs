@@ -27,7 +27,12 @@ impl User {
     pub fn from_certificate(der: &[u8]) -> Option<User> {
         let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
         let subject = cert.subject();
-        let name = subject.iter_common_name().next()?.as_str().ok()?.to_string();
+        let name = subject
+            .iter_common_name()
+            .next()?
+            .as_str()
+            .ok()?
+            .to_string();
         let mut groups: Vec<String> = subject
             .iter_organization()
             .filter_map(|o| o.as_str().ok().map(str::to_string))

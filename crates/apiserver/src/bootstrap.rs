@@ -1,12 +1,13 @@
 //! Objects every cluster starts with: system namespaces and the `kubernetes` Service.
 
-use crate::registry::Registry;
 use crate::error::ApiResult;
+use crate::registry::Registry;
 use serde_json::json;
 use skiff_api::{catalogue, strategy};
 
 /// Namespaces that exist from the start.
-pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// Creates the system namespaces and the `kubernetes` Service if they are missing.
 pub async fn ensure_defaults(reg: &Registry) -> ApiResult<()> {
@@ -29,7 +30,11 @@ pub async fn ensure_defaults(reg: &Registry) -> ApiResult<()> {
         }
     }
     let svc_rt = catalogue::find("", "v1", "services").expect("services are in the catalogue");
-    if reg.get_opt(svc_rt, Some("default"), "kubernetes").await?.is_none() {
+    if reg
+        .get_opt(svc_rt, Some("default"), "kubernetes")
+        .await?
+        .is_none()
+    {
         let mut svc = json!({
             "apiVersion": "v1", "kind": "Service",
             "metadata": { "name": "kubernetes", "namespace": "default",
@@ -43,7 +48,10 @@ pub async fn ensure_defaults(reg: &Registry) -> ApiResult<()> {
         crate::meta::prepare_create(&mut svc)?;
         strategy::default(svc_rt, &mut svc);
         strategy::prepare_for_create(svc_rt, &mut svc);
-        match reg.create(svc_rt, Some("default"), "kubernetes", &svc).await {
+        match reg
+            .create(svc_rt, Some("default"), "kubernetes", &svc)
+            .await
+        {
             Ok(_) => {}
             Err(e) if e.code == 409 => {}
             Err(e) => return Err(e),

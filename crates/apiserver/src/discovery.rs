@@ -10,16 +10,22 @@ use skiff_api::catalogue::{self, ResourceType, Subresource, GROUPS};
 const AGGREGATED: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
 fn wants_aggregated(headers: &HeaderMap) -> bool {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     accept.split(',').next().is_some_and(|first| {
         let first = first.replace(' ', "");
-        first.contains("g=apidiscovery.k8s.io") && first.contains("v=v2") && first.contains("as=APIGroupDiscoveryList")
+        first.contains("g=apidiscovery.k8s.io")
+            && first.contains("v=v2")
+            && first.contains("as=APIGroupDiscoveryList")
     })
 }
 
 fn aggregated_response(body: &Value) -> Response {
     let mut resp = json_response(200, body);
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(AGGREGATED));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(AGGREGATED));
     resp
 }
 
@@ -33,7 +39,10 @@ fn subresource_verbs(sr: Subresource) -> &'static [&'static str] {
     }
 }
 
-fn subresource_kind(rt: &ResourceType, sr: Subresource) -> (&'static str, &'static str, &'static str) {
+fn subresource_kind(
+    rt: &ResourceType,
+    sr: Subresource,
+) -> (&'static str, &'static str, &'static str) {
     match sr {
         Subresource::Scale => ("autoscaling", "v1", "Scale"),
         Subresource::Binding => ("", "v1", "Binding"),
@@ -89,7 +98,11 @@ pub fn resource_list(group: &str, version: &str) -> Value {
             resources.push(s);
         }
     }
-    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
     json!({ "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources })
 }
 
@@ -148,11 +161,14 @@ pub fn legacy_root(headers: &HeaderMap, server_address: &str) -> Response {
             "items": [aggregated_group("", "v1")],
         }));
     }
-    json_response(200, &json!({
-        "kind": "APIVersions",
-        "versions": ["v1"],
-        "serverAddressByClientCIDRs": [{ "clientCIDR": "0.0.0.0/0", "serverAddress": server_address }],
-    }))
+    json_response(
+        200,
+        &json!({
+            "kind": "APIVersions",
+            "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{ "clientCIDR": "0.0.0.0/0", "serverAddress": server_address }],
+        }),
+    )
 }
 
 /// `/apis`.
@@ -163,20 +179,29 @@ pub fn groups_root(headers: &HeaderMap) -> Response {
             "kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items,
         }));
     }
-    let groups: Vec<Value> = GROUPS.iter().map(|(g, v)| {
-        let mut d = group_doc(g, v);
-        if let Some(o) = d.as_object_mut() {
-            o.remove("kind");
-            o.remove("apiVersion");
-        }
-        d
-    }).collect();
-    json_response(200, &json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": groups }))
+    let groups: Vec<Value> = GROUPS
+        .iter()
+        .map(|(g, v)| {
+            let mut d = group_doc(g, v);
+            if let Some(o) = d.as_object_mut() {
+                o.remove("kind");
+                o.remove("apiVersion");
+            }
+            d
+        })
+        .collect();
+    json_response(
+        200,
+        &json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": groups }),
+    )
 }
 
 /// `/apis/<group>`, if served.
 pub fn group(name: &str) -> Option<Response> {
-    GROUPS.iter().find(|(g, _)| *g == name).map(|(g, v)| json_response(200, &group_doc(g, v)))
+    GROUPS
+        .iter()
+        .find(|(g, _)| *g == name)
+        .map(|(g, v)| json_response(200, &group_doc(g, v)))
 }
 
 #[cfg(test)]
@@ -186,11 +211,21 @@ mod tests {
     #[test]
     fn apps_v1_lists_deployments_with_scale_and_status() {
         let l = resource_list("apps", "v1");
-        let names: Vec<&str> = l["resources"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> = l["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
         assert!(names.contains(&"deployments"));
         assert!(names.contains(&"deployments/scale"));
         assert!(names.contains(&"deployments/status"));
-        let scale = l["resources"].as_array().unwrap().iter().find(|r| r["name"] == "deployments/scale").unwrap();
+        let scale = l["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "deployments/scale")
+            .unwrap();
         assert_eq!(scale["group"], "autoscaling");
         assert_eq!(scale["kind"], "Scale");
     }

@@ -58,14 +58,22 @@ impl ApiError {
 
     /// 404 NotFound for an object of a resource type.
     pub fn not_found(rt: &ResourceType, name: &str) -> Self {
-        Self::new(404, "NotFound", format!("{} {name:?} not found", rt.group_resource()))
-            .with_details(name, rt.group, rt.plural)
+        Self::new(
+            404,
+            "NotFound",
+            format!("{} {name:?} not found", rt.group_resource()),
+        )
+        .with_details(name, rt.group, rt.plural)
     }
 
     /// 404 NotFound for a path the server does not serve.
     pub fn path_not_found() -> Self {
-        Self::new(404, "NotFound", "the server could not find the requested resource")
-            .with_details_empty()
+        Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
+        .with_details_empty()
     }
 
     fn with_details_empty(mut self) -> Self {
@@ -75,13 +83,21 @@ impl ApiError {
 
     /// 404 for a missing namespace.
     pub fn namespace_not_found(ns: &str) -> Self {
-        Self::new(404, "NotFound", format!("namespaces {ns:?} not found")).with_details(ns, "", "namespaces")
+        Self::new(404, "NotFound", format!("namespaces {ns:?} not found")).with_details(
+            ns,
+            "",
+            "namespaces",
+        )
     }
 
     /// 409 AlreadyExists.
     pub fn already_exists(rt: &ResourceType, name: &str) -> Self {
-        Self::new(409, "AlreadyExists", format!("{} {name:?} already exists", rt.group_resource()))
-            .with_details(name, rt.group, rt.plural)
+        Self::new(
+            409,
+            "AlreadyExists",
+            format!("{} {name:?} already exists", rt.group_resource()),
+        )
+        .with_details(name, rt.group, rt.plural)
     }
 
     /// 409 Conflict for a stale resourceVersion.
@@ -98,7 +114,10 @@ impl ApiError {
         Self::new(
             409,
             "Conflict",
-            format!("Operation cannot be fulfilled on {} {name:?}: {why}", rt.group_resource()),
+            format!(
+                "Operation cannot be fulfilled on {} {name:?}: {why}",
+                rt.group_resource()
+            ),
         )
         .with_details(name, rt.group, rt.plural)
     }
@@ -110,8 +129,12 @@ impl ApiError {
 
     /// 405 MethodNotAllowed.
     pub fn method_not_allowed(what: &str) -> Self {
-        Self::new(405, "MethodNotAllowed", format!("the server does not allow this method on the requested resource{what}"))
-            .with_details_empty()
+        Self::new(
+            405,
+            "MethodNotAllowed",
+            format!("the server does not allow this method on the requested resource{what}"),
+        )
+        .with_details_empty()
     }
 
     /// 415 UnsupportedMediaType.
@@ -121,12 +144,20 @@ impl ApiError {
 
     /// 413 RequestEntityTooLarge.
     pub fn too_large() -> Self {
-        Self::new(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728")
+        Self::new(
+            413,
+            "RequestEntityTooLarge",
+            "Request entity too large: limit is 3145728",
+        )
     }
 
     /// 500 InternalError.
     pub fn internal(message: impl std::fmt::Display) -> Self {
-        Self::new(500, "InternalError", format!("Internal error occurred: {message}"))
+        Self::new(
+            500,
+            "InternalError",
+            format!("Internal error occurred: {message}"),
+        )
     }
 
     /// 504 Timeout.
@@ -173,7 +204,9 @@ impl ApiError {
 impl From<skiff_store::Error> for ApiError {
     fn from(e: skiff_store::Error) -> Self {
         match e {
-            skiff_store::Error::Compacted { compact_revision, .. } => ApiError::expired(format!(
+            skiff_store::Error::Compacted {
+                compact_revision, ..
+            } => ApiError::expired(format!(
                 "too old resource version: {compact_revision} is compacted"
             )),
             other => ApiError::internal(other),
@@ -186,8 +219,10 @@ impl IntoResponse for ApiError {
         let code = StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self.to_status()).unwrap_or_default();
         let mut resp = (code, body).into_response();
-        resp.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         resp
     }
 }

@@ -47,16 +47,35 @@ async fn read_body(body: Body) -> ApiResult<Bytes> {
     let limited = http_body_util::Limited::new(body, MAX_BODY);
     match limited.collect().await {
         Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(ApiError::too_large()),
-        Err(e) => Err(ApiError::bad_request(format!("reading the request body: {e}"))),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(ApiError::too_large())
+        }
+        Err(e) => Err(ApiError::bad_request(format!(
+            "reading the request body: {e}"
+        ))),
     }
 }
 
 async fn route(api: Arc<Api>, req: Request) -> ApiResult<Response> {
     let (parts, body) = req.into_parts();
-    let user = parts.extensions.get::<User>().cloned().unwrap_or_else(User::anonymous);
+    let user = parts
+        .extensions
+        .get::<User>()
+        .cloned()
+        .unwrap_or_else(User::anonymous);
     let path = parts.uri.path().to_string();
-    if let Some(resp) = system::serve(&api, &parts.method, &path, parts.uri.query(), &parts.headers).await {
+    if let Some(resp) = system::serve(
+        &api,
+        &parts.method,
+        &path,
+        parts.uri.query(),
+        &parts.headers,
+    )
+    .await
+    {
         return Ok(resp);
     }
     if user.is_anonymous() {
@@ -65,12 +84,23 @@ async fn route(api: Arc<Api>, req: Request) -> ApiResult<Response> {
     let route = parse_path(&path)?.ok_or_else(ApiError::path_not_found)?;
     let is_get = parts.method == Method::GET;
     match route {
-        Route::LegacyRoot if is_get => Ok(discovery::legacy_root(&parts.headers, &api.server_address)),
+        Route::LegacyRoot if is_get => {
+            Ok(discovery::legacy_root(&parts.headers, &api.server_address))
+        }
         Route::GroupsRoot if is_get => Ok(discovery::groups_root(&parts.headers)),
         Route::Group(g) if is_get => discovery::group(&g).ok_or_else(ApiError::path_not_found),
-        Route::GroupVersion(g, v) if is_get => Ok(negotiate::json_response(200, &discovery::resource_list(&g, &v))),
+        Route::GroupVersion(g, v) if is_get => Ok(negotiate::json_response(
+            200,
+            &discovery::resource_list(&g, &v),
+        )),
         Route::Resource(target) => {
-            let ctx = Ctx { api, target, query: Query::parse(parts.uri.query()), headers: parts.headers, user };
+            let ctx = Ctx {
+                api,
+                target,
+                query: Query::parse(parts.uri.query()),
+                headers: parts.headers,
+                user,
+            };
             let body = read_body(body).await?;
             resource(ctx, parts.method, body).await
         }
@@ -96,23 +126,36 @@ async fn resource(ctx: Ctx, method: Method, body: Bytes) -> ApiResult<Response> 
         ("GET", None, None) => read::list(&ctx).await,
         ("GET", Some(n), None) if t.watch_prefix => {
             let mut ctx = ctx.clone();
-            ctx.query.0.insert("fieldSelector".into(), format!("metadata.name={n}"));
+            ctx.query
+                .0
+                .insert("fieldSelector".into(), format!("metadata.name={n}"));
             ctx.target.name = None;
             watch::watch(ctx).await
         }
         ("GET", Some(n), None | Some(Subresource::Status)) => read::get(&ctx, n).await,
         ("POST", None, None) if t.rt.kind == "Binding" => {
             let b = decode()?;
-            let pod_name = b.pointer("/metadata/name").and_then(|v| v.as_str()).unwrap_or("").to_string();
+            let pod_name = b
+                .pointer("/metadata/name")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string();
             let mut pod_ctx = ctx.clone();
-            pod_ctx.target.rt = skiff_api::catalogue::find("", "v1", "pods").ok_or_else(ApiError::path_not_found)?;
+            pod_ctx.target.rt = skiff_api::catalogue::find("", "v1", "pods")
+                .ok_or_else(ApiError::path_not_found)?;
             subresource::bind(&pod_ctx, &pod_name, &b).await
         }
         ("POST", None, None) => write::create(&ctx, decode()?).await,
         ("PUT", Some(n), None) => write::replace(&ctx, n, decode()?, Part::Main).await,
-        ("PUT", Some(n), Some(Subresource::Status)) => write::replace(&ctx, n, decode()?, Part::Status).await,
+        ("PUT", Some(n), Some(Subresource::Status)) => {
+            write::replace(&ctx, n, decode()?, Part::Status).await
+        }
         ("PATCH", Some(n), None | Some(Subresource::Status)) => {
-            let part = if t.subresource.is_some() { Part::Status } else { Part::Main };
+            let part = if t.subresource.is_some() {
+                Part::Status
+            } else {
+                Part::Main
+            };
             let ct = ct.ok_or_else(|| ApiError::unsupported_media_type(""))?;
             write::patch(&ctx, n, &ct, &body, part).await
         }
@@ -125,17 +168,37 @@ async fn resource(ctx: Ctx, method: Method, body: Bytes) -> ApiResult<Response> 
             delete::delete_collection(&ctx, &opts).await
         }
         ("GET", Some(n), Some(Subresource::Scale)) => subresource::get_scale(&ctx, n).await,
-        ("PUT", Some(n), Some(Subresource::Scale)) => subresource::write_scale(&ctx, n, None, &body).await,
+        ("PUT", Some(n), Some(Subresource::Scale)) => {
+            subresource::write_scale(&ctx, n, None, &body).await
+        }
         ("PATCH", Some(n), Some(Subresource::Scale)) => {
             let ct = ct.ok_or_else(|| ApiError::unsupported_media_type(""))?;
             subresource::write_scale(&ctx, n, Some(&ct), &body).await
         }
-        ("POST", Some(n), Some(Subresource::Binding)) => subresource::bind(&ctx, n, &decode()?).await,
-        ("POST", Some(n), Some(Subresource::Eviction)) => subresource::evict(&ctx, n, &decode()?).await,
-        ("PUT", Some(n), Some(Subresource::Finalize)) => subresource::finalize(&ctx, n, &decode()?).await,
-        (_, _, Some(sr @ (Subresource::Log | Subresource::Exec | Subresource::Attach | Subresource::PortForward | Subresource::Token))) => {
-            Err(ApiError::new(503, "ServiceUnavailable", format!("{} is served once node agents are connected", sr.name())))
+        ("POST", Some(n), Some(Subresource::Binding)) => {
+            subresource::bind(&ctx, n, &decode()?).await
         }
+        ("POST", Some(n), Some(Subresource::Eviction)) => {
+            subresource::evict(&ctx, n, &decode()?).await
+        }
+        ("PUT", Some(n), Some(Subresource::Finalize)) => {
+            subresource::finalize(&ctx, n, &decode()?).await
+        }
+        (
+            _,
+            _,
+            Some(
+                sr @ (Subresource::Log
+                | Subresource::Exec
+                | Subresource::Attach
+                | Subresource::PortForward
+                | Subresource::Token),
+            ),
+        ) => Err(ApiError::new(
+            503,
+            "ServiceUnavailable",
+            format!("{} is served once node agents are connected", sr.name()),
+        )),
         _ => Err(ApiError::method_not_allowed("")),
     }
 }

@@ -92,25 +92,64 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     skiff_api::openapi::warm_in_background();
     let dir = &config.data_dir;
     let server_dir = dir.join("server");
-    std::fs::create_dir_all(server_dir.join("db")).map_err(|e| StartError::DataDir(server_dir.clone(), e))?;
-    let store: Arc<dyn Store> = skiff_store::SqliteStore::open(&server_dir.join("db").join("state.db"), Default::default())?;
+    std::fs::create_dir_all(server_dir.join("db"))
+        .map_err(|e| StartError::DataDir(server_dir.clone(), e))?;
+    let store: Arc<dyn Store> = skiff_store::SqliteStore::open(
+        &server_dir.join("db").join("state.db"),
+        Default::default(),
+    )?;
     let addr = SocketAddr::new(config.bind_address, config.https_port);
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| StartError::Listen(addr, e))?;
-    let local_addr = listener.local_addr().map_err(|e| StartError::Listen(addr, e))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| StartError::Listen(addr, e))?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Listen(addr, e))?;
     let mut sans = config.tls_sans.clone();
     sans.push(config.bind_address.to_string());
-    let creds = pki::load_or_create(&server_dir.join("tls"), &dir.join("node-token"), &pki::serving_names(&sans))?;
-    let host = if config.bind_address.is_unspecified() { "127.0.0.1".to_string() } else { config.bind_address.to_string() };
-    let host = if host.contains(':') { format!("[{host}]") } else { host };
+    let creds = pki::load_or_create(
+        &server_dir.join("tls"),
+        &dir.join("node-token"),
+        &pki::serving_names(&sans),
+    )?;
+    let host = if config.bind_address.is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        config.bind_address.to_string()
+    };
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host
+    };
     let server_address = format!("{host}:{}", local_addr.port());
     let kubeconfig = dir.join("kubeconfig.yaml");
-    pki::write_private(&kubeconfig, &pki::admin_kubeconfig(&creds, &format!("https://{server_address}")), 0o600)?;
-    let tls = server::tls_config(&creds.ca_cert_pem, &creds.serving_cert_pem, &creds.serving_key_pem)?;
+    pki::write_private(
+        &kubeconfig,
+        &pki::admin_kubeconfig(&creds, &format!("https://{server_address}")),
+        0o600,
+    )?;
+    let tls = server::tls_config(
+        &creds.ca_cert_pem,
+        &creds.serving_cert_pem,
+        &creds.serving_key_pem,
+    )?;
     let registry = Registry { store };
-    let api = Arc::new(Api { registry: registry.clone(), service_alloc: Default::default(), server_address, ready: AtomicBool::new(false) });
+    let api = Arc::new(Api {
+        registry: registry.clone(),
+        service_alloc: Default::default(),
+        server_address,
+        ready: AtomicBool::new(false),
+    });
     tokio::spawn(server::serve(listener, tls, api.clone()));
-    bootstrap::ensure_defaults(&registry).await.map_err(|e| StartError::Bootstrap(e.message))?;
+    bootstrap::ensure_defaults(&registry)
+        .await
+        .map_err(|e| StartError::Bootstrap(e.message))?;
     tokio::spawn(namespace_finalizer::run(registry));
     api.ready.store(true, Ordering::Release);
-    Ok(Running { local_addr, kubeconfig, api })
+    Ok(Running {
+        local_addr,
+        kubeconfig,
+        api,
+    })
 }

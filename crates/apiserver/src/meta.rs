@@ -81,7 +81,9 @@ pub fn check_namespace(rt: &ResourceType, obj: &mut Value, path_ns: Option<&str>
         return Ok(());
     }
     let Some(ns) = path_ns else {
-        return Err(ApiError::bad_request("a namespaced resource needs a namespace in the request path"));
+        return Err(ApiError::bad_request(
+            "a namespaced resource needs a namespace in the request path",
+        ));
     };
     match meta.get("namespace").and_then(Value::as_str) {
         None | Some("") => {
@@ -98,9 +100,16 @@ pub fn check_namespace(rt: &ResourceType, obj: &mut Value, path_ns: Option<&str>
 /// Fills system metadata of a new object: name from generateName, uid, creationTimestamp.
 pub fn prepare_create(obj: &mut Value) -> ApiResult<()> {
     let meta = metadata_mut(obj)?;
-    let has_name = meta.get("name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
+    let has_name = meta
+        .get("name")
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty());
     if !has_name {
-        if let Some(prefix) = meta.get("generateName").and_then(Value::as_str).filter(|g| !g.is_empty()) {
+        if let Some(prefix) = meta
+            .get("generateName")
+            .and_then(Value::as_str)
+            .filter(|g| !g.is_empty())
+        {
             let mut base = prefix.to_string();
             base.truncate(63 - 5);
             let generated = format!("{base}{}", random_suffix());
@@ -109,7 +118,12 @@ pub fn prepare_create(obj: &mut Value) -> ApiResult<()> {
     }
     meta.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
     meta.insert("creationTimestamp".into(), json!(now()));
-    for f in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"] {
+    for f in [
+        "resourceVersion",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "selfLink",
+    ] {
         meta.remove(f);
     }
     Ok(())
@@ -119,7 +133,12 @@ pub fn prepare_create(obj: &mut Value) -> ApiResult<()> {
 pub fn keep_system_fields(new: &mut Value, old: &Value) -> ApiResult<()> {
     let meta = metadata_mut(new)?;
     meta.remove("selfLink");
-    for f in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"] {
+    for f in [
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+    ] {
         match old.get("metadata").and_then(|m| m.get(f)) {
             Some(v) => {
                 meta.insert(f.into(), v.clone());
@@ -133,16 +152,33 @@ pub fn keep_system_fields(new: &mut Value, old: &Value) -> ApiResult<()> {
 }
 
 /// Records a write by `manager` in `metadata.managedFields`.
-pub fn record_manager(obj: &mut Value, old: Option<&Value>, manager: &str, operation: &str, api_version: &str) {
+pub fn record_manager(
+    obj: &mut Value,
+    old: Option<&Value>,
+    manager: &str,
+    operation: &str,
+    api_version: &str,
+) {
     let fields = field_set(obj);
     let Ok(meta) = metadata_mut(obj) else { return };
-    let sent = meta.get("managedFields").and_then(Value::as_array).filter(|a| !a.is_empty()).cloned();
+    let sent = meta
+        .get("managedFields")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
+        .cloned();
     let mut entries = match (sent, old) {
         (Some(s), _) => s,
-        (None, Some(o)) => o.pointer("/metadata/managedFields").and_then(Value::as_array).cloned().unwrap_or_default(),
+        (None, Some(o)) => o
+            .pointer("/metadata/managedFields")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default(),
         (None, None) => Vec::new(),
     };
-    entries.retain(|e| !(e.get("manager").and_then(Value::as_str) == Some(manager) && e.get("operation").and_then(Value::as_str) == Some(operation)));
+    entries.retain(|e| {
+        !(e.get("manager").and_then(Value::as_str) == Some(manager)
+            && e.get("operation").and_then(Value::as_str) == Some(operation))
+    });
     entries.push(json!({
         "manager": manager,
         "operation": operation,
@@ -158,7 +194,9 @@ pub fn record_manager(obj: &mut Value, old: Option<&Value>, manager: &str, opera
 fn field_set(obj: &Value) -> Value {
     fn walk(v: &Value) -> Value {
         match v {
-            Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (format!("f:{k}"), walk(v))).collect()),
+            Value::Object(m) => {
+                Value::Object(m.iter().map(|(k, v)| (format!("f:{k}"), walk(v))).collect())
+            }
             _ => json!({}),
         }
     }

@@ -29,9 +29,8 @@ pub async fn run(reg: Registry) {
                     None => false,
                 }
             };
-            match tokio::time::timeout(Duration::from_secs(3), next).await {
-                Ok(false) => break,
-                Ok(true) | Err(_) => {}
+            if let Ok(false) = tokio::time::timeout(Duration::from_secs(3), next).await {
+                break;
             }
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -40,13 +39,23 @@ pub async fn run(reg: Registry) {
 
 async fn sweep(reg: &Registry) -> ApiResult<()> {
     let ns_rt = catalogue::find("", "v1", "namespaces").expect("namespaces are in the catalogue");
-    let list = reg.store.list(&registry::prefix(ns_rt, None), Default::default()).await?;
+    let list = reg
+        .store
+        .list(&registry::prefix(ns_rt, None), Default::default())
+        .await?;
     for kv in &list.items {
         let ns = registry::decode(kv)?;
-        if ns.pointer("/metadata/deletionTimestamp").is_none_or(Value::is_null) {
+        if ns
+            .pointer("/metadata/deletionTimestamp")
+            .is_none_or(Value::is_null)
+        {
             continue;
         }
-        let name = ns.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+        let name = ns
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if empty_namespace(reg, &name).await? {
             release(reg, &name).await?;
         }
@@ -57,22 +66,40 @@ async fn sweep(reg: &Registry) -> ApiResult<()> {
 /// Deletes what is left in the namespace; `true` once nothing is.
 async fn empty_namespace(reg: &Registry, ns: &str) -> ApiResult<bool> {
     let mut empty = true;
-    for rt in RESOURCES.iter().filter(|r| r.namespaced && r.kind != "Binding") {
-        let list = reg.store.list(&registry::prefix(rt, Some(ns)), Default::default()).await?;
+    for rt in RESOURCES
+        .iter()
+        .filter(|r| r.namespaced && r.kind != "Binding")
+    {
+        let list = reg
+            .store
+            .list(&registry::prefix(rt, Some(ns)), Default::default())
+            .await?;
         for kv in &list.items {
             empty = false;
             let obj = registry::decode(kv)?;
-            if obj.pointer("/metadata/deletionTimestamp").is_some_and(|v| !v.is_null()) {
+            if obj
+                .pointer("/metadata/deletionTimestamp")
+                .is_some_and(|v| !v.is_null())
+            {
                 continue;
             }
-            let has_finalizers = obj.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
+            let has_finalizers = obj
+                .pointer("/metadata/finalizers")
+                .and_then(Value::as_array)
+                .is_some_and(|f| !f.is_empty());
             if has_finalizers {
                 let mut o = obj.clone();
                 if let Some(m) = o.get_mut("metadata").and_then(Value::as_object_mut) {
-                    m.insert("deletionTimestamp".into(), Value::String(crate::meta::now()));
+                    m.insert(
+                        "deletionTimestamp".into(),
+                        Value::String(crate::meta::now()),
+                    );
                     m.insert("deletionGracePeriodSeconds".into(), Value::from(0));
                 }
-                let _ = reg.store.update(&kv.key, registry::encode(&o), kv.mod_revision).await;
+                let _ = reg
+                    .store
+                    .update(&kv.key, registry::encode(&o), kv.mod_revision)
+                    .await;
             } else {
                 let _ = reg.store.delete(&kv.key, Some(kv.mod_revision)).await;
             }
@@ -85,8 +112,13 @@ async fn empty_namespace(reg: &Registry, ns: &str) -> ApiResult<bool> {
 async fn release(reg: &Registry, name: &str) -> ApiResult<()> {
     let ns_rt = catalogue::find("", "v1", "namespaces").expect("namespaces are in the catalogue");
     let key = registry::key(ns_rt, None, name);
-    let Some((mut ns, rev)) = reg.get_opt(ns_rt, None, name).await? else { return Ok(()) };
-    if let Some(f) = ns.pointer_mut("/spec/finalizers").and_then(Value::as_array_mut) {
+    let Some((mut ns, rev)) = reg.get_opt(ns_rt, None, name).await? else {
+        return Ok(());
+    };
+    if let Some(f) = ns
+        .pointer_mut("/spec/finalizers")
+        .and_then(Value::as_array_mut)
+    {
         f.retain(|x| x != "kubernetes");
     }
     if crate::handlers::delete::has_finalizers(&ns) {

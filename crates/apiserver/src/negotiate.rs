@@ -1,10 +1,10 @@
 //! Content negotiation: request bodies in, JSON / Table / metadata-only responses out.
 
 use crate::error::{ApiError, ApiResult};
+use crate::registry::Item;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
-use crate::registry::Item;
 use skiff_api::{printers, ResourceType};
 
 /// Largest request body accepted.
@@ -39,14 +39,19 @@ impl IncludeObject {
             None | Some("Metadata") => Ok(IncludeObject::Metadata),
             Some("None") => Ok(IncludeObject::None),
             Some("Object") => Ok(IncludeObject::Object),
-            Some(o) => Err(ApiError::bad_request(format!("invalid includeObject: {o:?}"))),
+            Some(o) => Err(ApiError::bad_request(format!(
+                "invalid includeObject: {o:?}"
+            ))),
         }
     }
 }
 
 /// Picks the output form from the `Accept` header (first acceptable alternative wins).
 pub fn output(headers: &HeaderMap) -> ApiResult<Output> {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if accept.is_empty() {
         return Ok(Output::Object);
     }
@@ -56,7 +61,10 @@ pub fn output(headers: &HeaderMap) -> ApiResult<Output> {
         let media = parts.next().unwrap_or("");
         let params: Vec<(&str, &str)> = parts.filter_map(|p| p.split_once('=')).collect();
         let param = |k: &str| params.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
-        if !matches!(media, "application/json" | "application/yaml" | "*/*" | "application/*") {
+        if !matches!(
+            media,
+            "application/json" | "application/yaml" | "*/*" | "application/*"
+        ) {
             continue;
         }
         only_unsupported = false;
@@ -88,14 +96,21 @@ pub fn json_response(code: u16, body: &Value) -> Response {
 pub fn json_bytes(code: u16, body: Vec<u8>) -> Response {
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
     let mut resp = (status, body).into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     resp
 }
 
 /// Parses a request body as a JSON (or YAML) object according to its content type.
 pub fn decode_body(content_type: Option<&str>, body: &[u8]) -> ApiResult<Value> {
-    let media = content_type.unwrap_or("application/json").split(';').next().unwrap_or("").trim();
+    let media = content_type
+        .unwrap_or("application/json")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim();
     let value: Value = match media {
         "application/json" | "" | "*/*" => serde_json::from_slice(body).map_err(|e| {
             ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
@@ -174,16 +189,33 @@ pub fn render_object(rt: &ResourceType, obj: Value, out: Output, include: Includ
     match out {
         Output::Object => obj,
         Output::Table(v) => {
-            let rv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
-            table(rt, v, [obj], json!({ "resourceVersion": rv }), include, true)
+            let rv = obj
+                .pointer("/metadata/resourceVersion")
+                .cloned()
+                .unwrap_or(Value::Null);
+            table(
+                rt,
+                v,
+                [obj],
+                json!({ "resourceVersion": rv }),
+                include,
+                true,
+            )
         }
         Output::Metadata(v) => partial_metadata(&obj, v),
     }
 }
 
 /// Renders a list in the requested form; objects are decoded one at a time.
-pub fn render_list(rt: &ResourceType, items: Vec<Item>, list_meta: Value, out: Output, include: IncludeObject) -> ApiResult<Response> {
-    let decoded = |items: Vec<Item>| -> ApiResult<Vec<Value>> { items.iter().map(Item::decode).collect() };
+pub fn render_list(
+    rt: &ResourceType,
+    items: Vec<Item>,
+    list_meta: Value,
+    out: Output,
+    include: IncludeObject,
+) -> ApiResult<Response> {
+    let decoded =
+        |items: Vec<Item>| -> ApiResult<Vec<Value>> { items.iter().map(Item::decode).collect() };
     match out {
         Output::Object => {
             let head = json!({ "kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": list_meta });
@@ -202,17 +234,29 @@ pub fn render_list(rt: &ResourceType, items: Vec<Item>, list_meta: Value, out: O
             Ok(json_bytes(200, body))
         }
         Output::Table(v) => {
-            let rows = items.iter().map(Item::decode).collect::<ApiResult<Vec<Value>>>()?;
-            Ok(json_response(200, &table(rt, v, rows, list_meta, include, true)))
+            let rows = items
+                .iter()
+                .map(Item::decode)
+                .collect::<ApiResult<Vec<Value>>>()?;
+            Ok(json_response(
+                200,
+                &table(rt, v, rows, list_meta, include, true),
+            ))
         }
         Output::Metadata(v) => {
-            let metas: Vec<Value> = decoded(items)?.iter().map(|o| partial_metadata(o, v)).collect();
-            Ok(json_response(200, &json!({
-                "kind": "PartialObjectMetadataList",
-                "apiVersion": format!("meta.k8s.io/{v}"),
-                "metadata": list_meta,
-                "items": metas,
-            })))
+            let metas: Vec<Value> = decoded(items)?
+                .iter()
+                .map(|o| partial_metadata(o, v))
+                .collect();
+            Ok(json_response(
+                200,
+                &json!({
+                    "kind": "PartialObjectMetadataList",
+                    "apiVersion": format!("meta.k8s.io/{v}"),
+                    "metadata": list_meta,
+                    "items": metas,
+                }),
+            ))
         }
     }
 }
@@ -234,15 +278,28 @@ mod tests {
             Output::Table("v1")
         );
         assert_eq!(accept("application/json, */*"), Output::Object);
-        assert_eq!(accept("application/vnd.kubernetes.protobuf, */*"), Output::Object);
+        assert_eq!(
+            accept("application/vnd.kubernetes.protobuf, */*"),
+            Output::Object
+        );
     }
 
     #[test]
     fn bodies_must_be_objects() {
         assert_eq!(decode_body(None, b"[1]").unwrap_err().code, 400);
         assert_eq!(decode_body(None, b"{bad").unwrap_err().code, 400);
-        assert_eq!(decode_body(Some("application/vnd.kubernetes.protobuf"), b"x").unwrap_err().code, 400);
-        assert_eq!(decode_body(Some("application/octet-stream"), b"x").unwrap_err().code, 415);
+        assert_eq!(
+            decode_body(Some("application/vnd.kubernetes.protobuf"), b"x")
+                .unwrap_err()
+                .code,
+            400
+        );
+        assert_eq!(
+            decode_body(Some("application/octet-stream"), b"x")
+                .unwrap_err()
+                .code,
+            415
+        );
         let v = decode_body(Some("application/yaml"), b"kind: Pod\n").unwrap();
         assert_eq!(v["kind"], "Pod");
     }

@@ -1,8 +1,8 @@
 //! The cluster's certificate authority, serving certificate, admin kubeconfig and join token.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -102,12 +102,20 @@ pub struct Issued {
 }
 
 /// Signs a client certificate for `user` in `group` with the cluster CA.
-pub fn issue_client(ca_cert_pem: &str, ca_key_pem: &str, user: &str, group: Option<&str>) -> Result<Issued> {
+pub fn issue_client(
+    ca_cert_pem: &str,
+    ca_key_pem: &str,
+    user: &str,
+    group: Option<&str>,
+) -> Result<Issued> {
     let ca_key = KeyPair::from_pem(ca_key_pem)?;
     let issuer = Issuer::from_ca_cert_pem(ca_cert_pem, ca_key)?;
     let mut params = CertificateParams::new(Vec::<String>::new())?;
     params.distinguished_name = dn(user, group);
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     let key = KeyPair::generate()?;
     let cert = params.signed_by(&key, &issuer)?;
@@ -129,7 +137,10 @@ fn issue_serving(ca_cert_pem: &str, ca_key_pem: &str, sans: &[String]) -> Result
             Err(_) => s.clone().try_into().map(SanType::DnsName),
         })
         .collect::<Result<_, rcgen::Error>>()?;
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let key = KeyPair::generate()?;
     let cert = params.signed_by(&key, &issuer)?;
@@ -180,7 +191,11 @@ pub fn serving_names(extra: &[String]) -> Vec<String> {
 }
 
 /// Loads the credentials in `tls_dir`, creating whatever is missing.
-pub fn load_or_create(tls_dir: &Path, token_path: &Path, sans: &[String]) -> Result<ServerCredentials> {
+pub fn load_or_create(
+    tls_dir: &Path,
+    token_path: &Path,
+    sans: &[String],
+) -> Result<ServerCredentials> {
     std::fs::create_dir_all(tls_dir).map_err(|source| Error::Io {
         path: tls_dir.into(),
         source,
@@ -195,19 +210,25 @@ pub fn load_or_create(tls_dir: &Path, token_path: &Path, sans: &[String]) -> Res
             (ca.cert_pem, ca.key_pem)
         }
     };
-    let (serving_cert_pem, serving_key_pem) = match (read(&p(SERVING_CERT))?, read(&p(SERVING_KEY))?) {
-        (Some(c), Some(k)) => (c, k),
-        _ => {
-            let s = issue_serving(&ca_cert_pem, &ca_key_pem, sans)?;
-            write_private(&p(SERVING_KEY), &s.key_pem, 0o600)?;
-            write_private(&p(SERVING_CERT), &s.cert_pem, 0o644)?;
-            (s.cert_pem, s.key_pem)
-        }
-    };
+    let (serving_cert_pem, serving_key_pem) =
+        match (read(&p(SERVING_CERT))?, read(&p(SERVING_KEY))?) {
+            (Some(c), Some(k)) => (c, k),
+            _ => {
+                let s = issue_serving(&ca_cert_pem, &ca_key_pem, sans)?;
+                write_private(&p(SERVING_KEY), &s.key_pem, 0o600)?;
+                write_private(&p(SERVING_CERT), &s.cert_pem, 0o644)?;
+                (s.cert_pem, s.key_pem)
+            }
+        };
     let (admin_cert_pem, admin_key_pem) = match (read(&p(ADMIN_CERT))?, read(&p(ADMIN_KEY))?) {
         (Some(c), Some(k)) => (c, k),
         _ => {
-            let a = issue_client(&ca_cert_pem, &ca_key_pem, "system:admin", Some("system:masters"))?;
+            let a = issue_client(
+                &ca_cert_pem,
+                &ca_key_pem,
+                "system:admin",
+                Some("system:masters"),
+            )?;
             write_private(&p(ADMIN_KEY), &a.key_pem, 0o600)?;
             write_private(&p(ADMIN_CERT), &a.cert_pem, 0o644)?;
             (a.cert_pem, a.key_pem)
@@ -275,7 +296,12 @@ mod tests {
     #[test]
     fn kubeconfig_names_the_server() {
         let dir = tempfile::tempdir().unwrap();
-        let c = load_or_create(&dir.path().join("tls"), &dir.path().join("t"), &serving_names(&[])).unwrap();
+        let c = load_or_create(
+            &dir.path().join("tls"),
+            &dir.path().join("t"),
+            &serving_names(&[]),
+        )
+        .unwrap();
         let k = admin_kubeconfig(&c, "https://127.0.0.1:6443");
         assert!(k.contains("server: https://127.0.0.1:6443"));
         assert!(k.contains("client-certificate-data: "));

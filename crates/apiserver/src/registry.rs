@@ -75,7 +75,12 @@ pub fn parse_rv(s: &str) -> ApiResult<Revision> {
 
 impl Registry {
     /// Reads one object with its revision, if present.
-    pub async fn get_opt(&self, rt: &ResourceType, ns: Option<&str>, name: &str) -> ApiResult<Option<(Value, Revision)>> {
+    pub async fn get_opt(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        name: &str,
+    ) -> ApiResult<Option<(Value, Revision)>> {
         match self.store.get(&key(rt, ns, name)).await? {
             None => Ok(None),
             Some(kv) => Ok(Some((decode(&kv)?, kv.mod_revision))),
@@ -83,14 +88,25 @@ impl Registry {
     }
 
     /// Reads one object; 404 when absent.
-    pub async fn get(&self, rt: &ResourceType, ns: Option<&str>, name: &str) -> ApiResult<(Value, Revision)> {
+    pub async fn get(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        name: &str,
+    ) -> ApiResult<(Value, Revision)> {
         self.get_opt(rt, ns, name)
             .await?
             .ok_or_else(|| ApiError::not_found(rt, name))
     }
 
     /// Stores a new object; 409 when the name is taken.
-    pub async fn create(&self, rt: &ResourceType, ns: Option<&str>, name: &str, obj: &Value) -> ApiResult<Value> {
+    pub async fn create(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        name: &str,
+        obj: &Value,
+    ) -> ApiResult<Value> {
         match self.store.create(&key(rt, ns, name), encode(obj)).await {
             Ok(kv) => decode(&kv),
             Err(skiff_store::Error::AlreadyExists) => Err(ApiError::already_exists(rt, name)),
@@ -110,7 +126,9 @@ type RawMap = indexmap::IndexMap<String, Box<serde_json::value::RawValue>>;
 impl Item {
     /// Stamps the revision into a stored object without decoding its body.
     pub fn from_kv(kv: &KeyValue) -> ApiResult<Item> {
-        let corrupt = |e: serde_json::Error| ApiError::internal(format!("stored object {} is corrupt: {e}", kv.key));
+        let corrupt = |e: serde_json::Error| {
+            ApiError::internal(format!("stored object {} is corrupt: {e}", kv.key))
+        };
         let mut top: RawMap = serde_json::from_slice(&kv.value).map_err(corrupt)?;
         let mut meta: RawMap = match top.get("metadata") {
             Some(m) => serde_json::from_str(m.get()).map_err(corrupt)?,
@@ -120,7 +138,8 @@ impl Item {
             Some(l) => Some(serde_json::from_str(l.get()).map_err(corrupt)?),
             None => None,
         };
-        let rv = serde_json::value::RawValue::from_string(format!("\"{}\"", kv.mod_revision)).map_err(corrupt)?;
+        let rv = serde_json::value::RawValue::from_string(format!("\"{}\"", kv.mod_revision))
+            .map_err(corrupt)?;
         meta.insert("resourceVersion".into(), rv);
         let meta = serde_json::value::to_raw_value(&meta).map_err(corrupt)?;
         top.insert("metadata".into(), meta);
@@ -140,6 +159,7 @@ impl Item {
 
     /// The object as a JSON value.
     pub fn decode(&self) -> ApiResult<Value> {
-        serde_json::from_str(self.raw.get()).map_err(|e| ApiError::internal(format!("decoding a stored object: {e}")))
+        serde_json::from_str(self.raw.get())
+            .map_err(|e| ApiError::internal(format!("decoding a stored object: {e}")))
     }
 }

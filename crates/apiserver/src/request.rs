@@ -35,7 +35,9 @@ pub enum Route {
 }
 
 fn unescape(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Classifies a request path; `None` when no API route matches.
@@ -66,7 +68,9 @@ pub fn parse_path(path: &str) -> ApiResult<Option<Route>> {
     };
     // namespaces/<ns>/<resource>/... unless it is namespaces/<name>/{status,finalize}
     let (namespace, rest): (Option<&str>, &[&str]) = match rest {
-        ["namespaces", ns, r, ..] if !matches!(*r, "status" | "finalize") => (Some(*ns), &rest[2..]),
+        ["namespaces", ns, r, ..] if !matches!(*r, "status" | "finalize") => {
+            (Some(*ns), &rest[2..])
+        }
         _ => (None, rest),
     };
     let (resource, name, sub) = match rest {
@@ -116,7 +120,10 @@ impl Query {
 
     /// A parameter's value, if present and non-empty.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str).filter(|v| !v.is_empty())
+        self.0
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     /// A boolean flag (`true`/`1`).
@@ -210,7 +217,9 @@ mod tests {
         assert_eq!(t.rt.kind, "Pod");
         let t = target("/api/v1/pods");
         assert_eq!(t.namespace, None);
-        assert!(parse_path("/api/v1/namespaces/default/nodes").unwrap().is_none());
+        assert!(parse_path("/api/v1/namespaces/default/nodes")
+            .unwrap()
+            .is_none());
         assert!(parse_path("/apis/apps/v2/deployments").unwrap().is_none());
     }
 }

@@ -29,14 +29,24 @@ pub enum Error {
     Verifier(#[from] rustls::server::VerifierBuilderError),
 }
 
-fn certs(pem: &str, what: &'static str) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, Error> {
+fn certs(
+    pem: &str,
+    what: &'static str,
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, Error> {
     rustls_pemfile::certs(&mut pem.as_bytes())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Error::Pem { what, detail: e.to_string() })
+        .map_err(|e| Error::Pem {
+            what,
+            detail: e.to_string(),
+        })
 }
 
 /// Builds the server's TLS configuration: our serving cert, client certs checked against the CA.
-pub fn tls_config(ca_pem: &str, cert_pem: &str, key_pem: &str) -> Result<Arc<rustls::ServerConfig>, Error> {
+pub fn tls_config(
+    ca_pem: &str,
+    cert_pem: &str,
+    key_pem: &str,
+) -> Result<Arc<rustls::ServerConfig>, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = RootCertStore::empty();
     for c in certs(ca_pem, "CA certificate")? {
@@ -46,8 +56,14 @@ pub fn tls_config(ca_pem: &str, cert_pem: &str, key_pem: &str) -> Result<Arc<rus
         .allow_unauthenticated()
         .build()?;
     let key = rustls_pemfile::private_key(&mut key_pem.as_bytes())
-        .map_err(|e| Error::Pem { what: "serving key", detail: e.to_string() })?
-        .ok_or(Error::Pem { what: "serving key", detail: "no key found".into() })?;
+        .map_err(|e| Error::Pem {
+            what: "serving key",
+            detail: e.to_string(),
+        })?
+        .ok_or(Error::Pem {
+            what: "serving key",
+            detail: "no key found".into(),
+        })?;
     let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(verifier)
@@ -57,7 +73,11 @@ pub fn tls_config(ca_pem: &str, cert_pem: &str, key_pem: &str) -> Result<Arc<rus
 }
 
 /// Accepts connections until the listener fails; each connection is served on its own task.
-pub async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, api: Arc<Api>) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    api: Arc<Api>,
+) -> std::io::Result<()> {
     let acceptor = TlsAcceptor::from(tls);
     loop {
         let (tcp, _peer) = match listener.accept().await {
@@ -86,16 +106,21 @@ pub async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, api: A
                 .and_then(|c| c.first())
                 .and_then(|c| User::from_certificate(c))
                 .unwrap_or_else(User::anonymous);
-            let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(user.clone());
-                let api = api.clone();
-                async move {
-                    let req = req.map(axum::body::Body::new);
-                    Ok::<_, std::convert::Infallible>(handlers::serve(api, req).await)
-                }
-            });
+            let service = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(user.clone());
+                    let api = api.clone();
+                    async move {
+                        let req = req.map(axum::body::Body::new);
+                        Ok::<_, std::convert::Infallible>(handlers::serve(api, req).await)
+                    }
+                },
+            );
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            if let Err(e) = builder.serve_connection_with_upgrades(TokioIo::new(tls), service).await {
+            if let Err(e) = builder
+                .serve_connection_with_upgrades(TokioIo::new(tls), service)
+                .await
+            {
                 tracing::debug!("connection: {e}");
             }
         });

@@ -11,38 +11,53 @@ pub const KUBE_MINOR: &str = "33";
 
 fn text(code: StatusCode, body: &'static str) -> Response {
     let mut r = (code, body).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     r
 }
 
 /// Serves the path if it is a non-resource endpoint.
-pub async fn serve(api: &Api, method: &Method, path: &str, _query: Option<&str>, _headers: &HeaderMap) -> Option<Response> {
+pub async fn serve(
+    api: &Api,
+    method: &Method,
+    path: &str,
+    _query: Option<&str>,
+    _headers: &HeaderMap,
+) -> Option<Response> {
     if method != Method::GET && method != Method::HEAD {
         return None;
     }
     let path = path.trim_end_matches('/');
     Some(match path {
-        "/version" => json_response(200, &json!({
-            "major": "1",
-            "minor": KUBE_MINOR,
-            "emulationMajor": "1",
-            "emulationMinor": KUBE_MINOR,
-            "minCompatibilityMajor": "1",
-            "minCompatibilityMinor": "32",
-            "gitVersion": format!("v1.{KUBE_MINOR}.0+skiff{}", env!("CARGO_PKG_VERSION")),
-            "gitCommit": "skiff",
-            "gitTreeState": "clean",
-            "buildDate": "2026-11-22T00:00:00Z",
-            "goVersion": "rust",
-            "compiler": "rustc",
-            "platform": format!("{}/{}", std::env::consts::OS, go_arch()),
-        })),
+        "/version" => json_response(
+            200,
+            &json!({
+                "major": "1",
+                "minor": KUBE_MINOR,
+                "emulationMajor": "1",
+                "emulationMinor": KUBE_MINOR,
+                "minCompatibilityMajor": "1",
+                "minCompatibilityMinor": "32",
+                "gitVersion": format!("v1.{KUBE_MINOR}.0+skiff{}", env!("CARGO_PKG_VERSION")),
+                "gitCommit": "skiff",
+                "gitTreeState": "clean",
+                "buildDate": "2026-11-22T00:00:00Z",
+                "goVersion": "rust",
+                "compiler": "rustc",
+                "platform": format!("{}/{}", std::env::consts::OS, go_arch()),
+            }),
+        ),
         "/healthz" | "/livez" => text(StatusCode::OK, "ok"),
         "/readyz" => {
             if api.ready() {
                 text(StatusCode::OK, "ok")
             } else {
-                text(StatusCode::INTERNAL_SERVER_ERROR, "[-]bootstrap failed: not finished\nreadyz check failed")
+                text(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "[-]bootstrap failed: not finished\nreadyz check failed",
+                )
             }
         }
         "/openapi/v2" => json_bytes(200, skiff_api::openapi::v2_document_bytes().to_vec()),

@@ -28,13 +28,21 @@ async fn server() -> Server {
     let mut ident = std::fs::read(tls.join("client-admin.crt")).unwrap();
     ident.extend(std::fs::read(tls.join("client-admin.key")).unwrap());
     let build = |with_ident: bool| {
-        let mut b = reqwest::Client::builder().use_rustls_tls().add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap());
+        let mut b = reqwest::Client::builder()
+            .use_rustls_tls()
+            .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap());
         if with_ident {
             b = b.identity(reqwest::Identity::from_pem(&ident).unwrap());
         }
         b.build().unwrap()
     };
-    Server { base: format!("https://{}", running.local_addr), http: build(true), anon: build(false), running, _dir: dir }
+    Server {
+        base: format!("https://{}", running.local_addr),
+        http: build(true),
+        anon: build(false),
+        running,
+        _dir: dir,
+    }
 }
 
 impl Server {
@@ -42,7 +50,13 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, ct: &str, body: Option<Vec<u8>>) -> (u16, Value) {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        ct: &str,
+        body: Option<Vec<u8>>,
+    ) -> (u16, Value) {
         let mut req = self.http.request(method, self.url(path));
         if let Some(b) = body {
             req = req.header("content-type", ct).body(b);
@@ -54,15 +68,33 @@ impl Server {
     }
 
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.send(reqwest::Method::POST, path, "application/json", Some(body.to_string().into_bytes())).await
+        self.send(
+            reqwest::Method::POST,
+            path,
+            "application/json",
+            Some(body.to_string().into_bytes()),
+        )
+        .await
     }
 
     async fn put(&self, path: &str, body: Value) -> (u16, Value) {
-        self.send(reqwest::Method::PUT, path, "application/json", Some(body.to_string().into_bytes())).await
+        self.send(
+            reqwest::Method::PUT,
+            path,
+            "application/json",
+            Some(body.to_string().into_bytes()),
+        )
+        .await
     }
 
     async fn patch(&self, path: &str, ct: &str, body: Value) -> (u16, Value) {
-        self.send(reqwest::Method::PATCH, path, ct, Some(body.to_string().into_bytes())).await
+        self.send(
+            reqwest::Method::PATCH,
+            path,
+            ct,
+            Some(body.to_string().into_bytes()),
+        )
+        .await
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
@@ -81,45 +113,120 @@ fn cm(name: &str, labels: Value) -> Value {
 }
 
 fn rv(obj: &Value) -> i64 {
-    obj["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap()
+    obj["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 #[tokio::test]
 async fn errors_are_statuses_with_upstream_codes_and_reasons() {
     let s = server().await;
-    let (code, st) = s.send(reqwest::Method::POST, CMS, "application/json", Some(b"{not json".to_vec())).await;
-    assert_eq!((code, st["reason"].as_str()), (400, Some("BadRequest")), "{st}");
+    let (code, st) = s
+        .send(
+            reqwest::Method::POST,
+            CMS,
+            "application/json",
+            Some(b"{not json".to_vec()),
+        )
+        .await;
+    assert_eq!(
+        (code, st["reason"].as_str()),
+        (400, Some("BadRequest")),
+        "{st}"
+    );
     assert_eq!(st["kind"], "Status");
-    let (code, st) = s.send(reqwest::Method::POST, CMS, "application/yaml", Some(b"a: [b".to_vec())).await;
+    let (code, st) = s
+        .send(
+            reqwest::Method::POST,
+            CMS,
+            "application/yaml",
+            Some(b"a: [b".to_vec()),
+        )
+        .await;
     assert_eq!(code, 400, "{st}");
-    let (code, st) = s.send(reqwest::Method::POST, CMS, "text/plain", Some(b"x".to_vec())).await;
-    assert_eq!((code, st["reason"].as_str()), (415, Some("UnsupportedMediaType")), "{st}");
+    let (code, st) = s
+        .send(
+            reqwest::Method::POST,
+            CMS,
+            "text/plain",
+            Some(b"x".to_vec()),
+        )
+        .await;
+    assert_eq!(
+        (code, st["reason"].as_str()),
+        (415, Some("UnsupportedMediaType")),
+        "{st}"
+    );
     let big = cm("big", json!({}));
     let mut big = big;
     big["data"]["k"] = json!("x".repeat(3 * 1024 * 1024 + 10));
     let (code, st) = s.post(CMS, big).await;
-    assert_eq!((code, st["reason"].as_str()), (413, Some("RequestEntityTooLarge")), "{st}");
+    assert_eq!(
+        (code, st["reason"].as_str()),
+        (413, Some("RequestEntityTooLarge")),
+        "{st}"
+    );
     let (code, st) = s.get(&format!("{CMS}/missing")).await;
-    assert_eq!((code, st["reason"].as_str()), (404, Some("NotFound")), "{st}");
+    assert_eq!(
+        (code, st["reason"].as_str()),
+        (404, Some("NotFound")),
+        "{st}"
+    );
     assert_eq!(st["message"], "configmaps \"missing\" not found");
     assert_eq!(st["details"]["kind"], "configmaps");
     assert_eq!(s.post(CMS, cm("a", json!({}))).await.0, 201);
     let (code, st) = s.post(CMS, cm("a", json!({}))).await;
-    assert_eq!((code, st["reason"].as_str()), (409, Some("AlreadyExists")), "{st}");
-    let (code, st) = s.post(CMS, json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Not_Valid"}})).await;
-    assert_eq!((code, st["reason"].as_str()), (422, Some("Invalid")), "{st}");
+    assert_eq!(
+        (code, st["reason"].as_str()),
+        (409, Some("AlreadyExists")),
+        "{st}"
+    );
+    let (code, st) = s
+        .post(
+            CMS,
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Not_Valid"}}),
+        )
+        .await;
+    assert_eq!(
+        (code, st["reason"].as_str()),
+        (422, Some("Invalid")),
+        "{st}"
+    );
     assert_eq!(st["details"]["causes"][0]["field"], "metadata.name");
     assert_eq!(st["details"]["causes"][0]["reason"], "FieldValueInvalid");
-    let (code, _) = s.send(reqwest::Method::POST, &format!("{CMS}/a"), "application/json", Some(b"{}".to_vec())).await;
+    let (code, _) = s
+        .send(
+            reqwest::Method::POST,
+            &format!("{CMS}/a"),
+            "application/json",
+            Some(b"{}".to_vec()),
+        )
+        .await;
     assert_eq!(code, 405);
     let resp = s.anon.get(s.url(CMS)).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 401);
-    assert_eq!(s.anon.get(s.url("/readyz")).send().await.unwrap().status().as_u16(), 200);
+    assert_eq!(
+        s.anon
+            .get(s.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
     let (code, st) = s.get("/api/v1/pods?labelSelector=a%20in%20(").await;
     assert_eq!(code, 400, "{st}");
     // nothing that failed was stored
     let (_, list) = s.get(CMS).await;
-    let names: Vec<&str> = list["items"].as_array().unwrap().iter().map(|i| i["metadata"]["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["metadata"]["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["a"]);
 }
 
@@ -134,8 +241,15 @@ async fn updates_compare_and_swap_on_resource_version() {
     assert!(rv(&first) > rv(&created));
     stale["data"]["k"] = json!("second");
     let (code, st) = s.put(&format!("{CMS}/a"), stale).await;
-    assert_eq!((code, st["reason"].as_str()), (409, Some("Conflict")), "{st}");
-    assert!(st["message"].as_str().unwrap().contains("the object has been modified"));
+    assert_eq!(
+        (code, st["reason"].as_str()),
+        (409, Some("Conflict")),
+        "{st}"
+    );
+    assert!(st["message"]
+        .as_str()
+        .unwrap()
+        .contains("the object has been modified"));
     // an update that changes nothing does not write
     let (code, same) = s.put(&format!("{CMS}/a"), first.clone()).await;
     assert_eq!(code, 200);
@@ -149,7 +263,10 @@ async fn updates_compare_and_swap_on_resource_version() {
     forged["metadata"]["resourceVersion"] = json!("");
     let (code, after) = s.put(&format!("{CMS}/a"), forged).await;
     assert_eq!(code, 200);
-    assert_eq!(after["metadata"]["creationTimestamp"], first["metadata"]["creationTimestamp"]);
+    assert_eq!(
+        after["metadata"]["creationTimestamp"],
+        first["metadata"]["creationTimestamp"]
+    );
 }
 
 #[tokio::test]
@@ -162,12 +279,33 @@ async fn generation_counts_spec_changes_only_and_status_is_its_own_subresource()
     let (code, d) = s.post(path, deploy).await;
     assert_eq!(code, 201, "{d}");
     assert_eq!(d["metadata"]["generation"], 1);
-    let (_, d) = s.patch(&format!("{path}/d"), "application/merge-patch+json", json!({"metadata": {"labels": {"x": "y"}}})).await;
+    let (_, d) = s
+        .patch(
+            &format!("{path}/d"),
+            "application/merge-patch+json",
+            json!({"metadata": {"labels": {"x": "y"}}}),
+        )
+        .await;
     assert_eq!(d["metadata"]["generation"], 1, "labels are not spec");
-    let (_, d) = s.patch(&format!("{path}/d"), "application/merge-patch+json", json!({"spec": {"replicas": 4}, "status": {"replicas": 9}})).await;
+    let (_, d) = s
+        .patch(
+            &format!("{path}/d"),
+            "application/merge-patch+json",
+            json!({"spec": {"replicas": 4}, "status": {"replicas": 9}}),
+        )
+        .await;
     assert_eq!(d["metadata"]["generation"], 2);
-    assert!(d["status"].get("replicas").is_none(), "status is ignored on the main resource: {d}");
-    let (code, d) = s.patch(&format!("{path}/d/status"), "application/merge-patch+json", json!({"spec": {"replicas": 1}, "status": {"replicas": 9}})).await;
+    assert!(
+        d["status"].get("replicas").is_none(),
+        "status is ignored on the main resource: {d}"
+    );
+    let (code, d) = s
+        .patch(
+            &format!("{path}/d/status"),
+            "application/merge-patch+json",
+            json!({"spec": {"replicas": 1}, "status": {"replicas": 9}}),
+        )
+        .await;
     assert_eq!(code, 200, "{d}");
     assert_eq!(d["status"]["replicas"], 9);
     assert_eq!(d["spec"]["replicas"], 4, "spec is ignored on /status");
@@ -176,7 +314,13 @@ async fn generation_counts_spec_changes_only_and_status_is_its_own_subresource()
     assert_eq!(scale["kind"], "Scale");
     assert_eq!(scale["spec"]["replicas"], 4);
     assert_eq!(scale["status"]["selector"], "a=b");
-    let (code, scale) = s.patch(&format!("{path}/d/scale"), "application/merge-patch+json", json!({"spec": {"replicas": 7}})).await;
+    let (code, scale) = s
+        .patch(
+            &format!("{path}/d/scale"),
+            "application/merge-patch+json",
+            json!({"spec": {"replicas": 7}}),
+        )
+        .await;
     assert_eq!(code, 200, "{scale}");
     let (_, d) = s.get(&format!("{path}/d")).await;
     assert_eq!(d["spec"]["replicas"], 7);
@@ -187,7 +331,12 @@ async fn lists_page_with_limit_and_continue_and_filter_by_labels() {
     let s = server().await;
     for i in 0..7 {
         let color = if i % 2 == 0 { "red" } else { "blue" };
-        assert_eq!(s.post(CMS, cm(&format!("c{i}"), json!({"color": color}))).await.0, 201);
+        assert_eq!(
+            s.post(CMS, cm(&format!("c{i}"), json!({"color": color})))
+                .await
+                .0,
+            201
+        );
     }
     let (_, page1) = s.get(&format!("{CMS}?limit=3")).await;
     assert_eq!(page1["items"].as_array().unwrap().len(), 3);
@@ -196,34 +345,58 @@ async fn lists_page_with_limit_and_continue_and_filter_by_labels() {
     // a write between pages does not show up: pages read one snapshot
     assert_eq!(s.post(CMS, cm("c9", json!({}))).await.0, 201);
     let (_, page2) = s.get(&format!("{CMS}?limit=10&continue={token}")).await;
-    let names: Vec<&str> = page2["items"].as_array().unwrap().iter().map(|i| i["metadata"]["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = page2["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["metadata"]["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["c3", "c4", "c5", "c6"]);
-    assert!(page2["metadata"].get("continue").is_none_or(|c| c.is_null() || c == ""));
+    assert!(page2["metadata"]
+        .get("continue")
+        .is_none_or(|c| c.is_null() || c == ""));
     let (_, red) = s.get(&format!("{CMS}?labelSelector=color%3Dred")).await;
     assert_eq!(red["items"].as_array().unwrap().len(), 4);
-    let (_, set) = s.get(&format!("{CMS}?labelSelector=color%20in%20(blue),!missing")).await;
+    let (_, set) = s
+        .get(&format!("{CMS}?labelSelector=color%20in%20(blue),!missing"))
+        .await;
     assert_eq!(set["items"].as_array().unwrap().len(), 3);
-    let (_, named) = s.get(&format!("/api/v1/configmaps?fieldSelector=metadata.name%3Dc2")).await;
+    let (_, named) = s
+        .get("/api/v1/configmaps?fieldSelector=metadata.name%3Dc2")
+        .await;
     assert_eq!(named["items"].as_array().unwrap().len(), 1);
     let (code, _) = s.get(&format!("{CMS}?continue=garbage")).await;
     assert_eq!(code, 400);
     let (code, table) = s.send(reqwest::Method::GET, CMS, "", None).await;
     assert_eq!(code, 200);
     assert_eq!(table["kind"], "ConfigMapList");
-    let resp = s.http.get(s.url(CMS)).header("accept", "application/json;as=Table;v=v1;g=meta.k8s.io").send().await.unwrap();
+    let resp = s
+        .http
+        .get(s.url(CMS))
+        .header("accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
+        .send()
+        .await
+        .unwrap();
     let table: Value = resp.json().await.unwrap();
     assert_eq!(table["kind"], "Table");
     assert_eq!(table["columnDefinitions"][0]["name"], "Name");
     assert_eq!(table["rows"].as_array().unwrap().len(), 8);
 }
 
-async fn next_event(stream: &mut (impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin), buf: &mut Vec<u8>) -> Value {
+async fn next_event(
+    stream: &mut (impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
+    buf: &mut Vec<u8>,
+) -> Value {
     loop {
         if let Some(pos) = buf.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = buf.drain(..=pos).collect();
             return serde_json::from_slice(&line).unwrap();
         }
-        let chunk = tokio::time::timeout(Duration::from_secs(10), stream.next()).await.expect("event in time").unwrap().unwrap();
+        let chunk = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("event in time")
+            .unwrap()
+            .unwrap();
         buf.extend_from_slice(&chunk);
     }
 }
@@ -232,31 +405,72 @@ async fn next_event(stream: &mut (impl futures::Stream<Item = reqwest::Result<by
 async fn watches_resume_filter_and_report_label_transitions() {
     let s = server().await;
     let (_, a) = s.post(CMS, cm("a", json!({"w": "yes"}))).await;
-    let start = a["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    let start = a["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
     s.post(CMS, cm("b", json!({"w": "no"}))).await;
-    s.patch(&format!("{CMS}/a"), "application/merge-patch+json", json!({"data": {"k": "2"}})).await;
-    s.patch(&format!("{CMS}/a"), "application/merge-patch+json", json!({"metadata": {"labels": {"w": "no"}}})).await;
-    s.patch(&format!("{CMS}/b"), "application/merge-patch+json", json!({"metadata": {"labels": {"w": "yes"}}})).await;
+    s.patch(
+        &format!("{CMS}/a"),
+        "application/merge-patch+json",
+        json!({"data": {"k": "2"}}),
+    )
+    .await;
+    s.patch(
+        &format!("{CMS}/a"),
+        "application/merge-patch+json",
+        json!({"metadata": {"labels": {"w": "no"}}}),
+    )
+    .await;
+    s.patch(
+        &format!("{CMS}/b"),
+        "application/merge-patch+json",
+        json!({"metadata": {"labels": {"w": "yes"}}}),
+    )
+    .await;
     s.delete(&format!("{CMS}/b")).await;
-    let url = s.url(&format!("{CMS}?watch=true&resourceVersion={start}&labelSelector=w%3Dyes"));
+    let url = s.url(&format!(
+        "{CMS}?watch=true&resourceVersion={start}&labelSelector=w%3Dyes"
+    ));
     let resp = s.http.get(url).send().await.unwrap();
     let mut stream = resp.bytes_stream();
     let mut buf = Vec::new();
     let mut seen = Vec::new();
     for _ in 0..4 {
         let ev = next_event(&mut stream, &mut buf).await;
-        seen.push(format!("{} {}", ev["type"].as_str().unwrap(), ev["object"]["metadata"]["name"].as_str().unwrap()));
+        seen.push(format!(
+            "{} {}",
+            ev["type"].as_str().unwrap(),
+            ev["object"]["metadata"]["name"].as_str().unwrap()
+        ));
     }
     assert_eq!(seen, ["MODIFIED a", "DELETED a", "ADDED b", "DELETED b"]);
     // a watch with no resourceVersion starts with the current state
-    let resp = s.http.get(s.url(&format!("{CMS}?watch=1"))).send().await.unwrap();
+    let resp = s
+        .http
+        .get(s.url(&format!("{CMS}?watch=1")))
+        .send()
+        .await
+        .unwrap();
     let mut stream = resp.bytes_stream();
     let mut buf = Vec::new();
     let ev = next_event(&mut stream, &mut buf).await;
-    assert_eq!((ev["type"].as_str(), ev["object"]["metadata"]["name"].as_str()), (Some("ADDED"), Some("a")));
+    assert_eq!(
+        (
+            ev["type"].as_str(),
+            ev["object"]["metadata"]["name"].as_str()
+        ),
+        (Some("ADDED"), Some("a"))
+    );
     s.post(CMS, cm("c", json!({}))).await;
     let ev = next_event(&mut stream, &mut buf).await;
-    assert_eq!((ev["type"].as_str(), ev["object"]["metadata"]["name"].as_str()), (Some("ADDED"), Some("c")));
+    assert_eq!(
+        (
+            ev["type"].as_str(),
+            ev["object"]["metadata"]["name"].as_str()
+        ),
+        (Some("ADDED"), Some("c"))
+    );
     // sendInitialEvents ends the initial state with a bookmark
     let url = s.url(&format!("{CMS}?watch=1&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan"));
     let mut stream = s.http.get(url).send().await.unwrap().bytes_stream();
@@ -266,7 +480,10 @@ async fn watches_resume_filter_and_report_label_transitions() {
         let ev = next_event(&mut stream, &mut buf).await;
         kinds.push(ev["type"].as_str().unwrap().to_string());
         if ev["type"] == "BOOKMARK" {
-            assert_eq!(ev["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"], "true");
+            assert_eq!(
+                ev["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+                "true"
+            );
             break;
         }
     }
@@ -278,14 +495,33 @@ async fn compacted_revisions_are_gone_with_reason_expired() {
     let s = server().await;
     let (_, a) = s.post(CMS, cm("a", json!({}))).await;
     for i in 0..5 {
-        s.patch(&format!("{CMS}/a"), "application/merge-patch+json", json!({"data": {"k": i.to_string()}})).await;
+        s.patch(
+            &format!("{CMS}/a"),
+            "application/merge-patch+json",
+            json!({"data": {"k": i.to_string()}}),
+        )
+        .await;
     }
     let store = &s.running.api.registry.store;
     let current = store.current_revision().await.unwrap();
     store.compact(current - 1).await.unwrap();
-    let (code, st) = s.get(&format!("{CMS}?resourceVersion={}&resourceVersionMatch=Exact", rv(&a))).await;
-    assert_eq!((code, st["reason"].as_str()), (410, Some("Expired")), "{st}");
-    let resp = s.http.get(s.url(&format!("{CMS}?watch=1&resourceVersion={}", rv(&a)))).send().await.unwrap();
+    let (code, st) = s
+        .get(&format!(
+            "{CMS}?resourceVersion={}&resourceVersionMatch=Exact",
+            rv(&a)
+        ))
+        .await;
+    assert_eq!(
+        (code, st["reason"].as_str()),
+        (410, Some("Expired")),
+        "{st}"
+    );
+    let resp = s
+        .http
+        .get(s.url(&format!("{CMS}?watch=1&resourceVersion={}", rv(&a))))
+        .send()
+        .await
+        .unwrap();
     let mut stream = resp.bytes_stream();
     let mut buf = Vec::new();
     let ev = next_event(&mut stream, &mut buf).await;
@@ -305,17 +541,43 @@ async fn finalizers_hold_deletion_until_removed() {
     let (code, held) = s.get(&format!("{CMS}/held")).await;
     assert_eq!(code, 200);
     assert!(held["metadata"]["deletionTimestamp"].is_string());
-    let (code, _) = s.patch(&format!("{CMS}/held"), "application/merge-patch+json", json!({"metadata": {"finalizers": null}})).await;
+    let (code, _) = s
+        .patch(
+            &format!("{CMS}/held"),
+            "application/merge-patch+json",
+            json!({"metadata": {"finalizers": null}}),
+        )
+        .await;
     assert_eq!(code, 200);
     assert_eq!(s.get(&format!("{CMS}/held")).await.0, 404);
     // dry run changes nothing
     s.post(CMS, cm("keep", json!({}))).await;
-    assert_eq!(s.send(reqwest::Method::DELETE, &format!("{CMS}/keep?dryRun=All"), "", None).await.0, 200);
+    assert_eq!(
+        s.send(
+            reqwest::Method::DELETE,
+            &format!("{CMS}/keep?dryRun=All"),
+            "",
+            None
+        )
+        .await
+        .0,
+        200
+    );
     assert_eq!(s.get(&format!("{CMS}/keep")).await.0, 200);
-    assert_eq!(s.post(&format!("{CMS}?dryRun=All"), cm("ghost", json!({}))).await.0, 201);
+    assert_eq!(
+        s.post(&format!("{CMS}?dryRun=All"), cm("ghost", json!({})))
+            .await
+            .0,
+        201
+    );
     assert_eq!(s.get(&format!("{CMS}/ghost")).await.0, 404);
     // generateName
-    let (code, g) = s.post(CMS, json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "gen-"}})).await;
+    let (code, g) = s
+        .post(
+            CMS,
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "gen-"}}),
+        )
+        .await;
     assert_eq!(code, 201);
     assert!(g["metadata"]["name"].as_str().unwrap().starts_with("gen-"));
     // deletecollection by label
@@ -324,7 +586,11 @@ async fn finalizers_hold_deletion_until_removed() {
     let (code, _) = s.delete(&format!("{CMS}?labelSelector=drop%3Dy")).await;
     assert_eq!(code, 200);
     let (_, list) = s.get(CMS).await;
-    assert!(list["items"].as_array().unwrap().iter().all(|i| i["metadata"]["labels"]["drop"].is_null()));
+    assert!(list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["metadata"]["labels"]["drop"].is_null()));
 }
 
 #[tokio::test]
@@ -345,8 +611,19 @@ async fn pods_bind_once_and_bound_pods_delete_gracefully() {
     let (code, p) = s.delete(&format!("{pods}/p")).await;
     assert_eq!(code, 200);
     assert_eq!(p["metadata"]["deletionGracePeriodSeconds"], 30, "{p}");
-    assert_eq!(s.get(&format!("{pods}/p")).await.0, 200, "a bound pod waits for its kubelet");
-    let (code, _) = s.send(reqwest::Method::DELETE, &format!("{pods}/p?gracePeriodSeconds=0"), "", None).await;
+    assert_eq!(
+        s.get(&format!("{pods}/p")).await.0,
+        200,
+        "a bound pod waits for its kubelet"
+    );
+    let (code, _) = s
+        .send(
+            reqwest::Method::DELETE,
+            &format!("{pods}/p?gracePeriodSeconds=0"),
+            "",
+            None,
+        )
+        .await;
     assert_eq!(code, 200);
     assert_eq!(s.get(&format!("{pods}/p")).await.0, 404);
     // unbound pods go at once; pods cannot be created in missing namespaces
@@ -354,7 +631,10 @@ async fn pods_bind_once_and_bound_pods_delete_gracefully() {
     s.delete(&format!("{pods}/p")).await;
     assert_eq!(s.get(&format!("{pods}/p")).await.0, 404);
     let (code, st) = s.post("/api/v1/namespaces/nowhere/pods", pod).await;
-    assert_eq!((code, st["message"].as_str()), (404, Some("namespaces \"nowhere\" not found")));
+    assert_eq!(
+        (code, st["message"].as_str()),
+        (404, Some("namespaces \"nowhere\" not found"))
+    );
 }
 
 #[tokio::test]
@@ -370,12 +650,21 @@ async fn services_get_cluster_ips_and_node_ports_that_never_collide() {
     };
     let (code, a) = s.post(svcs, svc("a", "NodePort", Some(30080))).await;
     assert_eq!(code, 201, "{a}");
-    assert!(a["spec"]["clusterIP"].as_str().unwrap().starts_with("10.43."));
+    assert!(a["spec"]["clusterIP"]
+        .as_str()
+        .unwrap()
+        .starts_with("10.43."));
     assert_eq!(a["spec"]["ports"][0]["nodePort"], 30080);
     assert_eq!(a["spec"]["ports"][0]["targetPort"], 80);
     let (code, st) = s.post(svcs, svc("b", "NodePort", Some(30080))).await;
     assert_eq!(code, 422, "{st}");
-    assert!(st["message"].as_str().unwrap().contains("provided port is already allocated"), "{st}");
+    assert!(
+        st["message"]
+            .as_str()
+            .unwrap()
+            .contains("provided port is already allocated"),
+        "{st}"
+    );
     let (code, b) = s.post(svcs, svc("b", "LoadBalancer", None)).await;
     assert_eq!(code, 201, "{b}");
     let np = b["spec"]["ports"][0]["nodePort"].as_i64().unwrap();
@@ -397,17 +686,46 @@ async fn discovery_documents_describe_the_served_resources() {
     let s = server().await;
     let (_, apis) = s.get("/apis").await;
     assert_eq!(apis["kind"], "APIGroupList");
-    let resp = s.http.get(s.url("/apis")).header("accept", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json").send().await.unwrap();
-    assert_eq!(resp.headers()["content-type"], "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList");
+    let resp = s
+        .http
+        .get(s.url("/apis"))
+        .header(
+            "accept",
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+    );
     let agg: Value = resp.json().await.unwrap();
-    let apps = agg["items"].as_array().unwrap().iter().find(|g| g["metadata"]["name"] == "apps").unwrap();
-    let deploy = apps["versions"][0]["resources"].as_array().unwrap().iter().find(|r| r["resource"] == "deployments").unwrap();
+    let apps = agg["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["metadata"]["name"] == "apps")
+        .unwrap();
+    let deploy = apps["versions"][0]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resource"] == "deployments")
+        .unwrap();
     assert_eq!(deploy["shortNames"], json!(["deploy"]));
     let (_, v1) = s.get("/api/v1").await;
-    assert!(v1["resources"].as_array().unwrap().iter().any(|r| r["name"] == "pods/eviction"));
+    assert!(v1["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["name"] == "pods/eviction"));
     let (code, idx) = s.get("/openapi/v3").await;
     assert_eq!(code, 200);
-    let url = idx["paths"]["apis/apps/v1"]["serverRelativeURL"].as_str().unwrap().to_string();
+    let url = idx["paths"]["apis/apps/v1"]["serverRelativeURL"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (code, doc) = s.get(&url).await;
     assert_eq!(code, 200);
     assert!(doc["components"]["schemas"]["io.k8s.api.apps.v1.Deployment"].is_object());

@@ -50,13 +50,23 @@ struct ServerProcess {
 }
 
 fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 async fn spawn_server(dir: &Path, port: u16) -> Result<(ServerProcess, Duration)> {
     let started = Instant::now();
     let child = Command::new(std::env::current_exe()?)
-        .args(["server", "--disable-agent", "--bind-address", "127.0.0.1", "--https-port", &port.to_string(), "--data-dir"])
+        .args([
+            "server",
+            "--disable-agent",
+            "--bind-address",
+            "127.0.0.1",
+            "--https-port",
+            &port.to_string(),
+            "--data-dir",
+        ])
         .arg(dir)
         .env("SKIFF_LOG", "warn")
         .stdout(Stdio::null())
@@ -83,7 +93,13 @@ async fn spawn_server(dir: &Path, port: u16) -> Result<(ServerProcess, Duration)
 
 fn proc_status(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
+    status
+        .lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -124,7 +140,13 @@ async fn create_load(
                 let name = format!("{prefix}-{c}-{i}");
                 i += 1;
                 let t0 = Instant::now();
-                match client.http.post(client.url(CM_PATH)).json(&configmap(&name)).send().await {
+                match client
+                    .http
+                    .post(client.url(CM_PATH))
+                    .json(&configmap(&name))
+                    .send()
+                    .await
+                {
                     Ok(r) if r.status().as_u16() == 201 => {
                         // read the body: a dropped response cancels its stream
                         let _ = r.bytes().await;
@@ -140,7 +162,10 @@ async fn create_load(
                         if errors <= 2 {
                             let code = r.status();
                             let body = r.text().await.unwrap_or_default();
-                            eprintln!("create {name}: {code} {}", body.chars().take(200).collect::<String>());
+                            eprintln!(
+                                "create {name}: {code} {}",
+                                body.chars().take(200).collect::<String>()
+                            );
                         }
                     }
                     Err(e) => {
@@ -168,13 +193,21 @@ async fn create_load(
 }
 
 /// Watches ConfigMaps from `rv`, recording when each ADDED name arrives.
-fn watch_arrivals(client: ApiClient, rv: String) -> (tokio::task::JoinHandle<HashMap<String, Instant>>, Arc<tokio::sync::Notify>) {
+fn watch_arrivals(
+    client: ApiClient,
+    rv: String,
+) -> (
+    tokio::task::JoinHandle<HashMap<String, Instant>>,
+    Arc<tokio::sync::Notify>,
+) {
     let stop = Arc::new(tokio::sync::Notify::new());
     let stop2 = stop.clone();
     let handle = tokio::spawn(async move {
         let mut seen = HashMap::new();
         let url = client.url(&format!("{CM_PATH}?watch=true&resourceVersion={rv}"));
-        let Ok(resp) = client.http.get(url).send().await else { return seen };
+        let Ok(resp) = client.http.get(url).send().await else {
+            return seen;
+        };
         let mut body = resp.bytes_stream();
         let mut buf = Vec::new();
         loop {
@@ -204,36 +237,89 @@ fn ms(us: u64) -> f64 {
 }
 
 async fn count_configmaps(client: &ApiClient) -> Result<HashSet<String>> {
-    let list: Value = client.http.get(client.url(CM_PATH)).send().await?.json().await?;
-    Ok(list["items"].as_array().into_iter().flatten().filter_map(|i| i.pointer("/metadata/name").and_then(Value::as_str).map(str::to_string)).collect())
+    let list: Value = client
+        .http
+        .get(client.url(CM_PATH))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| {
+            i.pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .collect())
 }
 
 async fn api(args: ApiArgs) -> Result<()> {
     let tmp = tempfile::tempdir()?;
-    let dir = args.data_dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    let dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| tmp.path().to_path_buf());
     let port = free_port()?;
     let (mut server, ready) = spawn_server(&dir, port).await?;
-    println!("server ready (fresh data dir): {:.1} ms", ready.as_secs_f64() * 1000.0);
+    println!(
+        "server ready (fresh data dir): {:.1} ms",
+        ready.as_secs_f64() * 1000.0
+    );
     let client = server.client.clone();
 
     // 1. memory of a fresh server holding N ConfigMaps
-    create_load(&client, args.clients, "fill", Instant::now() + Duration::from_secs(600), Some(args.objects), None).await;
+    create_load(
+        &client,
+        args.clients,
+        "fill",
+        Instant::now() + Duration::from_secs(600),
+        Some(args.objects),
+        None,
+    )
+    .await;
     let before_list = rss_kib(server.child.id()).unwrap_or(0);
-    println!("memory: server RSS {:.1} MB after the creates, before any list", before_list as f64 / 1024.0);
+    println!(
+        "memory: server RSS {:.1} MB after the creates, before any list",
+        before_list as f64 / 1024.0
+    );
     let stored = count_configmaps(&client).await?.len();
     let rss = rss_kib(server.child.id()).unwrap_or(0);
     let threads = proc_status(server.child.id(), "Threads:").unwrap_or(0);
-    println!("memory: server RSS {:.1} MB holding {stored} ConfigMaps ({threads} threads)", rss as f64 / 1024.0);
+    println!(
+        "memory: server RSS {:.1} MB holding {stored} ConfigMaps ({threads} threads)",
+        rss as f64 / 1024.0
+    );
 
     // 2. create throughput and latency, with a watcher timing event delivery
-    let list: Value = client.http.get(client.url(CM_PATH)).send().await?.json().await?;
-    let rv = list.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("0").to_string();
+    let list: Value = client
+        .http
+        .get(client.url(CM_PATH))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let rv = list
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("0")
+        .to_string();
     let watch_client = ApiClient::from_kubeconfig(&dir.join("kubeconfig.yaml"))?;
     let (watcher, stop_watch) = watch_arrivals(watch_client, rv);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let acks = Arc::new(Mutex::new(HashMap::new()));
     let t0 = Instant::now();
-    let (hist, names, errors) = create_load(&client, args.clients, "load", t0 + Duration::from_secs(args.seconds), None, Some(acks.clone())).await;
+    let (hist, names, errors) = create_load(
+        &client,
+        args.clients,
+        "load",
+        t0 + Duration::from_secs(args.seconds),
+        None,
+        Some(acks.clone()),
+    )
+    .await;
     let elapsed = t0.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop_watch.notify_one();
@@ -249,7 +335,8 @@ async fn api(args: ApiArgs) -> Result<()> {
     for (name, acked) in acks.iter() {
         match seen.get(name) {
             Some(at) => {
-                lag.record(at.saturating_duration_since(*acked).as_micros() as u64).ok();
+                lag.record(at.saturating_duration_since(*acked).as_micros() as u64)
+                    .ok();
             }
             None => missing += 1,
         }
@@ -261,12 +348,18 @@ async fn api(args: ApiArgs) -> Result<()> {
     drop(acks);
 
     let rss = rss_kib(server.child.id()).unwrap_or(0);
-    println!("memory after the load: server RSS {:.1} MB", rss as f64 / 1024.0);
+    println!(
+        "memory after the load: server RSS {:.1} MB",
+        rss as f64 / 1024.0
+    );
 
     // 3. kill -9 under load, restart, check every acknowledged create
     let until = Instant::now() + Duration::from_secs(30);
     let load_client = client.clone();
-    let load = tokio::spawn(async move { create_load(&load_client, 32, "crash", until, None, None).await });
+    let load =
+        tokio::spawn(
+            async move { create_load(&load_client, 32, "crash", until, None, None).await },
+        );
     tokio::time::sleep(Duration::from_secs(2)).await;
     server.child.kill()?;
     server.child.wait()?;

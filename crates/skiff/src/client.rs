@@ -27,13 +27,15 @@ fn field(yaml: &serde_yaml::Value, path: &[&str]) -> Option<String> {
 impl ApiClient {
     /// Builds a client from the first cluster and user of a kubeconfig file.
     pub fn from_kubeconfig(path: &Path) -> Result<ApiClient> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let yaml: serde_yaml::Value = serde_yaml::from_str(&text)?;
         let b64 = |p: &[&str]| -> Result<Vec<u8>> {
             let s = field(&yaml, p).ok_or_else(|| anyhow!("kubeconfig lacks {}", p.join(".")))?;
             Ok(base64::engine::general_purpose::STANDARD.decode(s)?)
         };
-        let base = field(&yaml, &["clusters", "cluster", "server"]).ok_or_else(|| anyhow!("kubeconfig lacks a server"))?;
+        let base = field(&yaml, &["clusters", "cluster", "server"])
+            .ok_or_else(|| anyhow!("kubeconfig lacks a server"))?;
         let ca = b64(&["clusters", "cluster", "certificate-authority-data"])?;
         let mut ident = b64(&["users", "user", "client-certificate-data"])?;
         ident.extend(b64(&["users", "user", "client-key-data"])?);

@@ -73,14 +73,35 @@ fn shop() -> Cluster {
 fn cluster_info_and_discovery_work() {
     let c = Cluster::start();
     let info = c.ok(&["cluster-info"]);
-    assert!(info.contains("Kubernetes control plane is running at https://127.0.0.1:"), "{info}");
+    assert!(
+        info.contains("Kubernetes control plane is running at https://127.0.0.1:"),
+        "{info}"
+    );
     let res = c.ok(&["api-resources"]);
-    for line in ["deployments", "deploy", "apps/v1", "Deployment", "configmaps", "cm", "leases", "coordination.k8s.io/v1"] {
+    for line in [
+        "deployments",
+        "deploy",
+        "apps/v1",
+        "Deployment",
+        "configmaps",
+        "cm",
+        "leases",
+        "coordination.k8s.io/v1",
+    ] {
         assert!(res.contains(line), "api-resources lacks {line}:\n{res}");
     }
     let versions = c.ok(&["api-versions"]);
-    for gv in ["v1", "apps/v1", "batch/v1", "networking.k8s.io/v1", "rbac.authorization.k8s.io/v1"] {
-        assert!(versions.lines().any(|l| l == gv), "api-versions lacks {gv}:\n{versions}");
+    for gv in [
+        "v1",
+        "apps/v1",
+        "batch/v1",
+        "networking.k8s.io/v1",
+        "rbac.authorization.k8s.io/v1",
+    ] {
+        assert!(
+            versions.lines().any(|l| l == gv),
+            "api-versions lacks {gv}:\n{versions}"
+        );
     }
     let ns = c.ok(&["get", "namespaces", "-o", "name"]);
     for n in ["default", "kube-system", "kube-public", "kube-node-lease"] {
@@ -93,21 +114,38 @@ fn cluster_info_and_discovery_work() {
 #[test]
 fn apply_creates_then_patches_with_strategic_merge() {
     let c = shop();
-    let out = c.ok(&["get", "deploy", "web", "-n", "shop", "-o", "jsonpath={.spec.template.spec.containers[*].image}"]);
+    let out = c.ok(&[
+        "get",
+        "deploy",
+        "web",
+        "-n",
+        "shop",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[*].image}",
+    ]);
     assert_eq!(out, "nginx:1.25 busybox:1.36");
-    let edited = APP.replace("nginx:1.25", "nginx:1.26").replace("value: blue", "value: green");
+    let edited = APP
+        .replace("nginx:1.25", "nginx:1.26")
+        .replace("value: blue", "value: green");
     let out = c.ok_stdin(&["apply", "-f", "-"], &edited);
     assert!(out.contains("deployment.apps/web configured"), "{out}");
     assert!(out.contains("configmap/web-config unchanged"), "{out}");
     let d = c.ok(&["get", "deploy", "web", "-n", "shop", "-o", "json"]);
     let d: serde_json::Value = serde_json::from_str(&d).unwrap();
-    let containers = d["spec"]["template"]["spec"]["containers"].as_array().unwrap();
+    let containers = d["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap();
     assert_eq!(containers.len(), 2, "{containers:?}");
     assert_eq!(containers[0]["image"], "nginx:1.26");
     assert_eq!(containers[0]["env"][0]["value"], "green");
     assert_eq!(containers[1]["image"], "busybox:1.36");
     assert_eq!(d["metadata"]["generation"], 2);
-    assert!(d["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"].as_str().unwrap().contains("nginx:1.26"));
+    assert!(
+        d["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+            .as_str()
+            .unwrap()
+            .contains("nginx:1.26")
+    );
 }
 
 #[test]
@@ -115,80 +153,277 @@ fn get_in_every_output_format() {
     let c = shop();
     let table = c.ok(&["get", "deploy", "-n", "shop"]);
     let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
-    assert_eq!(header, ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"], "{table}");
+    assert_eq!(
+        header,
+        ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+        "{table}"
+    );
     assert!(table.lines().nth(1).unwrap().starts_with("web "), "{table}");
     let wide = c.ok(&["get", "deploy", "-n", "shop", "-o", "wide"]);
-    assert!(wide.lines().next().unwrap().contains("CONTAINERS   IMAGES"), "{wide}");
-    assert!(wide.contains("nginx,sidecar") && wide.contains("app=web"), "{wide}");
+    let header: Vec<&str> = wide.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "NAME",
+            "READY",
+            "UP-TO-DATE",
+            "AVAILABLE",
+            "AGE",
+            "CONTAINERS",
+            "IMAGES",
+            "SELECTOR"
+        ],
+        "{wide}"
+    );
+    assert!(
+        wide.contains("nginx,sidecar") && wide.contains("app=web"),
+        "{wide}"
+    );
     let svc = c.ok(&["get", "svc", "web", "-n", "shop"]);
     let header: Vec<&str> = svc.lines().next().unwrap().split_whitespace().collect();
-    assert_eq!(header, ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"], "{svc}");
-    assert!(svc.contains("ClusterIP") && svc.contains("10.43.") && svc.contains("80/TCP"), "{svc}");
+    assert_eq!(
+        header,
+        [
+            "NAME",
+            "TYPE",
+            "CLUSTER-IP",
+            "EXTERNAL-IP",
+            "PORT(S)",
+            "AGE"
+        ],
+        "{svc}"
+    );
+    assert!(
+        svc.contains("ClusterIP") && svc.contains("10.43.") && svc.contains("80/TCP"),
+        "{svc}"
+    );
     let yaml = c.ok(&["get", "cm", "web-config", "-n", "shop", "-o", "yaml"]);
-    assert!(yaml.contains("greeting: hello") && yaml.contains("resourceVersion:"), "{yaml}");
-    let secret = c.ok(&["get", "secret", "web-secret", "-n", "shop", "-o", "jsonpath={.data.password}"]);
+    assert!(
+        yaml.contains("greeting: hello") && yaml.contains("resourceVersion:"),
+        "{yaml}"
+    );
+    let secret = c.ok(&[
+        "get",
+        "secret",
+        "web-secret",
+        "-n",
+        "shop",
+        "-o",
+        "jsonpath={.data.password}",
+    ]);
     assert_eq!(secret, "czNjcmV0");
-    let by_label = c.ok(&["get", "all,cm,secret", "-n", "shop", "-l", "app=web", "-o", "name"]);
-    for n in ["deployment.apps/web", "service/web", "configmap/web-config", "secret/web-secret"] {
+    let by_label = c.ok(&[
+        "get",
+        "all,cm,secret",
+        "-n",
+        "shop",
+        "-l",
+        "app=web",
+        "-o",
+        "name",
+    ]);
+    for n in [
+        "deployment.apps/web",
+        "service/web",
+        "configmap/web-config",
+        "secret/web-secret",
+    ] {
         assert!(by_label.contains(n), "{by_label}");
     }
-    let none = c.ok(&["get", "cm", "-n", "shop", "-l", "app notin (web)", "-o", "name"]);
+    let none = c.ok(&[
+        "get",
+        "cm",
+        "-n",
+        "shop",
+        "-l",
+        "app notin (web)",
+        "-o",
+        "name",
+    ]);
     assert!(!none.contains("web-config"), "{none}");
-    let field = c.ok(&["get", "cm", "-A", "--field-selector", "metadata.name=web-config"]);
-    assert!(field.lines().next().unwrap().starts_with("NAMESPACE"), "{field}");
+    let field = c.ok(&[
+        "get",
+        "cm",
+        "-A",
+        "--field-selector",
+        "metadata.name=web-config",
+    ]);
+    assert!(
+        field.lines().next().unwrap().starts_with("NAMESPACE"),
+        "{field}"
+    );
     assert_eq!(field.lines().count(), 2, "{field}");
     let bad = c.fails(&["get", "pods", "--field-selector", "spec.bogus=x"], None);
-    assert!(bad.contains("field label not supported") || bad.contains("not a known field selector"), "{bad}");
+    assert!(
+        bad.contains("field label not supported") || bad.contains("not a known field selector"),
+        "{bad}"
+    );
     let all = c.ok(&["get", "svc", "-A"]);
-    assert!(all.contains("default") && all.contains("kubernetes") && all.contains("shop"), "{all}");
+    assert!(
+        all.contains("default") && all.contains("kubernetes") && all.contains("shop"),
+        "{all}"
+    );
 }
 
 #[test]
 fn describe_label_annotate_patch_replace_scale() {
     let c = shop();
     let d = c.ok(&["describe", "deployment", "web", "-n", "shop"]);
-    assert!(d.contains("Name:") && d.contains("web") && d.contains("nginx:1.25") && d.contains("RollingUpdate"), "{d}");
+    assert!(
+        d.contains("Name:")
+            && d.contains("web")
+            && d.contains("nginx:1.25")
+            && d.contains("RollingUpdate"),
+        "{d}"
+    );
     let s = c.ok(&["describe", "svc", "web", "-n", "shop"]);
     assert!(s.contains("Selector:") && s.contains("app=web"), "{s}");
     c.ok(&["label", "cm", "web-config", "-n", "shop", "color=red"]);
     c.ok(&["annotate", "cm", "web-config", "-n", "shop", "note=hi"]);
-    let cm = c.ok(&["get", "cm", "web-config", "-n", "shop", "-o", "jsonpath={.metadata.labels.color}/{.metadata.annotations.note}"]);
+    let cm = c.ok(&[
+        "get",
+        "cm",
+        "web-config",
+        "-n",
+        "shop",
+        "-o",
+        "jsonpath={.metadata.labels.color}/{.metadata.annotations.note}",
+    ]);
     assert_eq!(cm, "red/hi");
     c.ok(&["label", "cm", "web-config", "-n", "shop", "color-"]);
-    assert_eq!(c.ok(&["get", "cm", "web-config", "-n", "shop", "-o", "jsonpath={.metadata.labels.color}"]), "");
-    c.ok(&["patch", "cm", "web-config", "-n", "shop", "--type=merge", "-p", r#"{"data":{"extra":"1"}}"#]);
-    c.ok(&["patch", "cm", "web-config", "-n", "shop", "--type=json", "-p", r#"[{"op":"replace","path":"/data/greeting","value":"bye"}]"#]);
+    assert_eq!(
+        c.ok(&[
+            "get",
+            "cm",
+            "web-config",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.metadata.labels.color}"
+        ]),
+        ""
+    );
+    c.ok(&[
+        "patch",
+        "cm",
+        "web-config",
+        "-n",
+        "shop",
+        "--type=merge",
+        "-p",
+        r#"{"data":{"extra":"1"}}"#,
+    ]);
+    c.ok(&[
+        "patch",
+        "cm",
+        "web-config",
+        "-n",
+        "shop",
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/data/greeting","value":"bye"}]"#,
+    ]);
     c.ok(&["patch", "deploy", "web", "-n", "shop", "-p", r#"{"spec":{"template":{"spec":{"containers":[{"name":"sidecar","image":"busybox:1.37"}]}}}}"#]);
-    assert_eq!(c.ok(&["get", "cm", "web-config", "-n", "shop", "-o", "jsonpath={.data.greeting}/{.data.extra}"]), "bye/1");
-    let images = c.ok(&["get", "deploy", "web", "-n", "shop", "-o", "jsonpath={.spec.template.spec.containers[*].image}"]);
-    assert_eq!(images, "nginx:1.25 busybox:1.37", "strategic merge keeps the other container");
-    let bad = c.fails(&["patch", "cm", "web-config", "-n", "shop", "--type=json", "-p", r#"[{"op":"remove","path":"/data/nope"}]"#], None);
+    assert_eq!(
+        c.ok(&[
+            "get",
+            "cm",
+            "web-config",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.data.greeting}/{.data.extra}"
+        ]),
+        "bye/1"
+    );
+    let images = c.ok(&[
+        "get",
+        "deploy",
+        "web",
+        "-n",
+        "shop",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[*].image}",
+    ]);
+    assert_eq!(
+        images, "nginx:1.25 busybox:1.37",
+        "strategic merge keeps the other container"
+    );
+    let bad = c.fails(
+        &[
+            "patch",
+            "cm",
+            "web-config",
+            "-n",
+            "shop",
+            "--type=json",
+            "-p",
+            r#"[{"op":"remove","path":"/data/nope"}]"#,
+        ],
+        None,
+    );
     assert!(!bad.is_empty());
-    let mut cm: serde_json::Value = serde_json::from_str(&c.ok(&["get", "cm", "web-config", "-n", "shop", "-o", "json"])).unwrap();
+    let mut cm: serde_json::Value =
+        serde_json::from_str(&c.ok(&["get", "cm", "web-config", "-n", "shop", "-o", "json"]))
+            .unwrap();
     cm["data"] = serde_json::json!({"only": "this"});
     c.ok_stdin(&["replace", "-f", "-"], &cm.to_string());
-    assert_eq!(c.ok(&["get", "cm", "web-config", "-n", "shop", "-o", "jsonpath={.data}"]), r#"{"only":"this"}"#);
+    assert_eq!(
+        c.ok(&[
+            "get",
+            "cm",
+            "web-config",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.data}"
+        ]),
+        r#"{"only":"this"}"#
+    );
     // replacing with the stale resourceVersion is a conflict
     let stale = c.fails(&["replace", "-f", "-"], Some(&cm.to_string()));
     assert!(stale.contains("the object has been modified"), "{stale}");
     c.ok(&["scale", "deploy", "web", "-n", "shop", "--replicas=5"]);
-    assert_eq!(c.ok(&["get", "deploy", "web", "-n", "shop", "-o", "jsonpath={.spec.replicas}"]), "5");
+    assert_eq!(
+        c.ok(&[
+            "get",
+            "deploy",
+            "web",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.spec.replicas}"
+        ]),
+        "5"
+    );
 }
 
 #[test]
 fn watch_sees_changes_made_elsewhere() {
     let c = shop();
     let mut cmd = std::process::Command::new(support::kubectl_path());
-    cmd.args(["get", "cm", "-n", "shop", "-w", "-o", "name", "--request-timeout=20s"])
-        .env("KUBECONFIG", c.kubeconfig())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null());
+    cmd.args([
+        "get",
+        "cm",
+        "-n",
+        "shop",
+        "-w",
+        "-o",
+        "name",
+        "--request-timeout=20s",
+    ])
+    .env("KUBECONFIG", c.kubeconfig())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null());
     let mut watcher = cmd.spawn().unwrap();
     let stdout = watcher.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             if tx.send(line).is_err() {
                 break;
             }
@@ -197,7 +432,14 @@ fn watch_sees_changes_made_elsewhere() {
     // the initial listing comes first
     let first = rx.recv_timeout(std::time::Duration::from_secs(15)).unwrap();
     assert_eq!(first, "configmap/web-config");
-    c.ok(&["create", "configmap", "late-arrival", "-n", "shop", "--from-literal=a=b"]);
+    c.ok(&[
+        "create",
+        "configmap",
+        "late-arrival",
+        "-n",
+        "shop",
+        "--from-literal=a=b",
+    ]);
     let mut got = Vec::new();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     while std::time::Instant::now() < deadline {
@@ -210,9 +452,19 @@ fn watch_sees_changes_made_elsewhere() {
     }
     let _ = watcher.kill();
     let _ = watcher.wait();
-    assert!(got.contains(&"configmap/late-arrival".to_string()), "{got:?}");
+    assert!(
+        got.contains(&"configmap/late-arrival".to_string()),
+        "{got:?}"
+    );
     // a table watch prints rows for changes too
-    let table = c.ok(&["get", "cm", "-n", "shop", "--watch-only", "--request-timeout=2s"]);
+    let table = c.ok(&[
+        "get",
+        "cm",
+        "-n",
+        "shop",
+        "--watch-only",
+        "--request-timeout=2s",
+    ]);
     assert!(table.is_empty() || table.starts_with("NAME"), "{table}");
 }
 
@@ -243,16 +495,44 @@ fn delete_by_name_label_and_all() {
 fn explain_and_diff() {
     let c = shop();
     let e = c.ok(&["explain", "deployment.spec.strategy"]);
-    assert!(e.contains("KIND:") && e.contains("Deployment") && e.contains("rollingUpdate"), "{e}");
+    assert!(
+        e.contains("KIND:") && e.contains("Deployment") && e.contains("rollingUpdate"),
+        "{e}"
+    );
     assert!(e.contains("FIELD: strategy"), "{e}");
     let edited = APP.replace("replicas: 2", "replicas: 3");
     let out = c.kubectl_stdin(&["diff", "-f", "-"], Some(&edited));
-    assert_eq!(out.status.code(), Some(1), "diff exits 1 when there are differences: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "diff exits 1 when there are differences: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("-  replicas: 2") && text.contains("+  replicas: 3"), "{text}");
+    assert!(
+        text.contains("-  replicas: 2") && text.contains("+  replicas: 3"),
+        "{text}"
+    );
     let same = c.kubectl_stdin(&["diff", "-f", "-"], Some(APP));
-    assert_eq!(same.status.code(), Some(0), "{}", String::from_utf8_lossy(&same.stdout));
-    assert_eq!(c.ok(&["get", "deploy", "web", "-n", "shop", "-o", "jsonpath={.spec.replicas}"]), "2", "diff is a dry run");
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&same.stdout)
+    );
+    assert_eq!(
+        c.ok(&[
+            "get",
+            "deploy",
+            "web",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.spec.replicas}"
+        ]),
+        "2",
+        "diff is a dry run"
+    );
 }
 
 #[test]
@@ -263,8 +543,14 @@ fn invalid_objects_get_upstream_shaped_errors() {
       "spec":{"containers":[{"name":"c"}]}}}}"#;
     let err = c.fails(&["create", "-f", "-"], Some(bad));
     assert!(err.contains("The Deployment \"bad\" is invalid:"), "{err}");
-    assert!(err.contains("spec.template.metadata.labels: Invalid value"), "{err}");
-    assert!(err.contains("spec.template.spec.containers[0].image: Required value"), "{err}");
+    assert!(
+        err.contains("spec.template.metadata.labels: Invalid value"),
+        "{err}"
+    );
+    assert!(
+        err.contains("spec.template.spec.containers[0].image: Required value"),
+        "{err}"
+    );
     let unknown = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"u","namespace":"shop"},"bogus":1}"#;
     let err = c.fails(&["create", "-f", "-"], Some(unknown));
     assert!(err.contains("unknown field \"bogus\""), "{err}");
@@ -272,21 +558,43 @@ fn invalid_objects_get_upstream_shaped_errors() {
     assert!(err.contains("namespaces \"nowhere\" not found"), "{err}");
     let err = c.fails(&["create", "cm", "web-config", "-n", "shop"], None);
     assert!(err.contains("already exists"), "{err}");
-    assert!(c.kubectl(&["get", "deploy", "bad", "-n", "shop"]).status.code() != Some(0), "nothing was stored");
+    assert!(
+        c.kubectl(&["get", "deploy", "bad", "-n", "shop"])
+            .status
+            .code()
+            != Some(0),
+        "nothing was stored"
+    );
 }
 
 #[test]
 fn restart_keeps_every_object() {
     let mut c = shop();
-    let before = c.ok(&["get", "all,cm,secret,ns", "-A", "-o", "jsonpath={range .items[*]}{.metadata.uid}{\"\\n\"}{end}"]);
+    let before = c.ok(&[
+        "get",
+        "all,cm,secret,ns",
+        "-A",
+        "-o",
+        "jsonpath={range .items[*]}{.metadata.uid}{\"\\n\"}{end}",
+    ]);
     let kubeconfig = std::fs::read_to_string(c.kubeconfig()).unwrap();
     c.restart();
-    let after = c.ok(&["get", "all,cm,secret,ns", "-A", "-o", "jsonpath={range .items[*]}{.metadata.uid}{\"\\n\"}{end}"]);
+    let after = c.ok(&[
+        "get",
+        "all,cm,secret,ns",
+        "-A",
+        "-o",
+        "jsonpath={range .items[*]}{.metadata.uid}{\"\\n\"}{end}",
+    ]);
     let mut b: Vec<&str> = before.lines().collect();
     let mut a: Vec<&str> = after.lines().collect();
     b.sort();
     a.sort();
     assert_eq!(a, b);
     assert!(b.len() >= 8, "{b:?}");
-    assert_eq!(std::fs::read_to_string(c.kubeconfig()).unwrap(), kubeconfig, "credentials survive a restart");
+    assert_eq!(
+        std::fs::read_to_string(c.kubeconfig()).unwrap(),
+        kubeconfig,
+        "credentials survive a restart"
+    );
 }

@@ -27,14 +27,22 @@ pub struct Cluster {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Cluster {
     /// Starts a server and waits until kubectl can reach it.
     pub fn start() -> Cluster {
         let dir = tempfile::tempdir().unwrap();
-        let mut c = Cluster { dir, port: free_port(), child: None };
+        let mut c = Cluster {
+            dir,
+            port: free_port(),
+            child: None,
+        };
         c.boot();
         c
     }
@@ -42,7 +50,15 @@ impl Cluster {
     fn boot(&mut self) {
         let log = std::fs::File::create(self.dir.path().join("server.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_skiff"))
-            .args(["server", "--disable-agent", "--bind-address", "127.0.0.1", "--https-port", &self.port.to_string(), "--data-dir"])
+            .args([
+                "server",
+                "--disable-agent",
+                "--bind-address",
+                "127.0.0.1",
+                "--https-port",
+                &self.port.to_string(),
+                "--data-dir",
+            ])
             .arg(self.dir.path())
             .stdout(Stdio::null())
             .stderr(log)
@@ -57,7 +73,11 @@ impl Cluster {
                     return;
                 }
             }
-            assert!(Instant::now() < deadline, "server not ready; log:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "server not ready; log:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -99,7 +119,11 @@ impl Cluster {
             .env("KUBECONFIG", self.kubeconfig())
             .env("HOME", self.dir.path())
             .env_remove("KUBECTL_EXTERNAL_DIFF")
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn kubectl");
@@ -139,7 +163,12 @@ impl Cluster {
     /// Runs kubectl, asserts failure, returns stderr.
     pub fn fails(&self, args: &[&str], stdin: Option<&str>) -> String {
         let out = self.kubectl_stdin(args, stdin);
-        assert!(!out.status.success(), "kubectl {} unexpectedly succeeded: {}", args.join(" "), String::from_utf8_lossy(&out.stdout));
+        assert!(
+            !out.status.success(),
+            "kubectl {} unexpectedly succeeded: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout)
+        );
         String::from_utf8(out.stderr).unwrap()
     }
 }

@@ -209,7 +209,11 @@ fn document_build_time_and_size() {
     let took = warm();
     let rss = std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS")).map(str::to_string));
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS"))
+                .map(str::to_string)
+        });
     eprintln!("openapi: warm() {took:?}; process {rss:?}");
 }
 

@@ -26,17 +26,23 @@ impl DeleteOptions {
         let b: Value = if body.iter().all(u8::is_ascii_whitespace) {
             json!({})
         } else {
-            serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?
+            serde_json::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?
         };
-        let mut propagation = b.get("propagationPolicy").and_then(Value::as_str).map(str::to_string);
+        let mut propagation = b
+            .get("propagationPolicy")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         if let Some(p) = ctx.query.get("propagationPolicy") {
             propagation = Some(p.to_string());
         }
-        let orphan = b.get("orphanDependents").and_then(Value::as_bool).or(match ctx.query.get("orphanDependents") {
-            Some("true") => Some(true),
-            Some("false") => Some(false),
-            _ => None,
-        });
+        let orphan = b.get("orphanDependents").and_then(Value::as_bool).or(
+            match ctx.query.get("orphanDependents") {
+                Some("true") => Some(true),
+                Some("false") => Some(false),
+                _ => None,
+            },
+        );
         if let (Some(_), Some(_)) = (&propagation, orphan) {
             return Err(ApiError::new(422, "Invalid", "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Invalid value: \"\": orphanDependents and deletionPropagation cannot be both set"));
         }
@@ -52,12 +58,21 @@ impl DeleteOptions {
             Some(g) => Some(g),
             None => b.get("gracePeriodSeconds").and_then(Value::as_i64),
         };
-        let dry_run = ctx.query.dry_run()? || b.get("dryRun").and_then(Value::as_array).is_some_and(|a| a.iter().any(|v| v == "All"));
+        let dry_run = ctx.query.dry_run()?
+            || b.get("dryRun")
+                .and_then(Value::as_array)
+                .is_some_and(|a| a.iter().any(|v| v == "All"));
         Ok(DeleteOptions {
             grace_period,
             propagation,
-            uid: b.pointer("/preconditions/uid").and_then(Value::as_str).map(str::to_string),
-            resource_version: b.pointer("/preconditions/resourceVersion").and_then(Value::as_str).map(str::to_string),
+            uid: b
+                .pointer("/preconditions/uid")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            resource_version: b
+                .pointer("/preconditions/resourceVersion")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             dry_run,
         })
     }
@@ -74,9 +89,12 @@ pub async fn delete(ctx: &Ctx, name: &str, opts: &DeleteOptions) -> ApiResult<Re
     if !rt.group.is_empty() {
         details["group"] = json!(rt.group);
     }
-    Ok(json_response(200, &json!({
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details,
-    })))
+    Ok(json_response(
+        200,
+        &json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details,
+        }),
+    ))
 }
 
 /// Kinds whose DELETE answers with the deleted object rather than a Status.
@@ -90,7 +108,9 @@ pub async fn delete_one(ctx: &Ctx, name: &str, opts: &DeleteOptions) -> ApiResul
     let ns = ctx.target.namespace.as_deref();
     let reg = &ctx.api.registry;
     if rt.kind == "Namespace" && matches!(name, "default" | "kube-system" | "kube-public") {
-        return Err(ApiError::forbidden(format!("namespaces {name:?} is forbidden: this namespace may not be deleted")));
+        return Err(ApiError::forbidden(format!(
+            "namespaces {name:?} is forbidden: this namespace may not be deleted"
+        )));
     }
     loop {
         let (mut obj, rev) = reg.get(rt, ns, name).await?;
@@ -123,7 +143,11 @@ pub async fn delete_one(ctx: &Ctx, name: &str, opts: &DeleteOptions) -> ApiResul
         if opts.dry_run {
             return Ok((obj, true));
         }
-        match reg.store.delete(&registry::key(rt, ns, name), Some(rev)).await {
+        match reg
+            .store
+            .delete(&registry::key(rt, ns, name), Some(rev))
+            .await
+        {
             Ok(kv) => return Ok((registry::decode(&kv)?, true)),
             Err(skiff_store::Error::Conflict { .. }) => continue,
             Err(skiff_store::Error::NotFound) => return Err(ApiError::not_found(rt, name)),
@@ -134,8 +158,14 @@ pub async fn delete_one(ctx: &Ctx, name: &str, opts: &DeleteOptions) -> ApiResul
 
 /// Whether finalizers hold the object (for namespaces, `spec.finalizers` too).
 pub fn has_finalizers(obj: &Value) -> bool {
-    let non_empty = |p: &str| obj.pointer(p).and_then(Value::as_array).is_some_and(|f| !f.is_empty());
-    non_empty("/metadata/finalizers") || (obj.get("kind").and_then(Value::as_str) == Some("Namespace") && non_empty("/spec/finalizers"))
+    let non_empty = |p: &str| {
+        obj.pointer(p)
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty())
+    };
+    non_empty("/metadata/finalizers")
+        || (obj.get("kind").and_then(Value::as_str) == Some("Namespace")
+            && non_empty("/spec/finalizers"))
 }
 
 /// The grace period of a pod bound to a node (None for immediate deletion).
@@ -143,17 +173,31 @@ fn graceful_seconds(rt: &ResourceType, obj: &Value, opts: &DeleteOptions) -> Opt
     if !(rt.group.is_empty() && rt.kind == "Pod") {
         return None;
     }
-    let bound = obj.pointer("/spec/nodeName").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
-    let phase = obj.pointer("/status/phase").and_then(Value::as_str).unwrap_or("");
+    let bound = obj
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty());
+    let phase = obj
+        .pointer("/status/phase")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if !bound || matches!(phase, "Succeeded" | "Failed") {
         return None;
     }
-    let default = obj.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(30);
+    let default = obj
+        .pointer("/spec/terminationGracePeriodSeconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(30);
     Some(opts.grace_period.unwrap_or(default).max(0))
 }
 
 /// Sets deletionTimestamp, grace and propagation finalizers; `true` if anything changed.
-fn mark_deleting(rt: &ResourceType, obj: &mut Value, opts: &DeleteOptions, graceful: Option<i64>) -> ApiResult<bool> {
+fn mark_deleting(
+    rt: &ResourceType,
+    obj: &mut Value,
+    opts: &DeleteOptions,
+    graceful: Option<i64>,
+) -> ApiResult<bool> {
     let is_namespace = rt.group.is_empty() && rt.kind == "Namespace";
     let meta = meta::metadata_mut(obj)?;
     let mut changed = false;
@@ -163,7 +207,11 @@ fn mark_deleting(rt: &ResourceType, obj: &mut Value, opts: &DeleteOptions, grace
         _ => None,
     };
     let already = meta.get("deletionTimestamp").is_some_and(|v| !v.is_null());
-    let mut finalizers: Vec<Value> = meta.get("finalizers").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut finalizers: Vec<Value> = meta
+        .get("finalizers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     if let Some(f) = add {
         if !already && !finalizers.iter().any(|x| x == f) {
             finalizers.push(json!(f));
@@ -174,14 +222,23 @@ fn mark_deleting(rt: &ResourceType, obj: &mut Value, opts: &DeleteOptions, grace
     let grace = graceful.unwrap_or(0);
     if !already {
         let when = chrono::Utc::now() + chrono::Duration::seconds(grace);
-        meta.insert("deletionTimestamp".into(), json!(when.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+        meta.insert(
+            "deletionTimestamp".into(),
+            json!(when.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        );
         meta.insert("deletionGracePeriodSeconds".into(), json!(grace));
         changed = true;
     } else if let Some(g) = graceful {
-        let current = meta.get("deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(i64::MAX);
+        let current = meta
+            .get("deletionGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .unwrap_or(i64::MAX);
         if g < current {
             let when = chrono::Utc::now() + chrono::Duration::seconds(g);
-            meta.insert("deletionTimestamp".into(), json!(when.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+            meta.insert(
+                "deletionTimestamp".into(),
+                json!(when.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            );
             meta.insert("deletionGracePeriodSeconds".into(), json!(g));
             changed = true;
         }
@@ -207,7 +264,9 @@ pub async fn delete_collection(ctx: &Ctx, opts: &DeleteOptions) -> ApiResult<Res
         let obj = item.decode()?;
         let name = meta::name(&obj).to_string();
         let mut one = ctx.clone();
-        one.target.namespace = meta::meta_str(&obj, "namespace").map(str::to_string).or(one.target.namespace);
+        one.target.namespace = meta::meta_str(&obj, "namespace")
+            .map(str::to_string)
+            .or(one.target.namespace);
         match delete_one(&one, &name, opts).await {
             Ok((o, _)) => items.push(o),
             Err(e) if e.code == 404 => {}
@@ -215,8 +274,11 @@ pub async fn delete_collection(ctx: &Ctx, opts: &DeleteOptions) -> ApiResult<Res
         }
     }
     let rt = ctx.target.rt;
-    Ok(json_response(200, &json!({
-        "kind": rt.list_kind(), "apiVersion": rt.api_version(),
-        "metadata": { "resourceVersion": page.revision.to_string() }, "items": items,
-    })))
+    Ok(json_response(
+        200,
+        &json!({
+            "kind": rt.list_kind(), "apiVersion": rt.api_version(),
+            "metadata": { "resourceVersion": page.revision.to_string() }, "items": items,
+        }),
+    ))
 }

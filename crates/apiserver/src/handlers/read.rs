@@ -25,7 +25,8 @@ impl Filter {
             .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?;
         let field = FieldSelector::parse(ctx.query.get("fieldSelector").unwrap_or(""))
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
-        fields::check_supported(ctx.target.rt, &field).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        fields::check_supported(ctx.target.rt, &field)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
         Ok(Filter {
             label,
             field,
@@ -35,7 +36,8 @@ impl Filter {
 
     /// Whether an object passes both selectors.
     pub fn matches(&self, obj: &Value) -> bool {
-        self.label.matches(obj.pointer("/metadata/labels")) && fields::matches(self.rt, &self.field, obj)
+        self.label.matches(obj.pointer("/metadata/labels"))
+            && fields::matches(self.rt, &self.field, obj)
     }
 
     /// Whether a stored item passes both selectors; decodes it only for field selectors.
@@ -62,10 +64,18 @@ fn encode_continue(rev: Revision, last_key: &str) -> String {
 }
 
 fn decode_continue(token: &str, prefix: &str) -> ApiResult<(Revision, String)> {
-    let bad = || ApiError::bad_request("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
-    let raw = base64::engine::general_purpose::URL_SAFE.decode(token).map_err(|_| bad())?;
+    let bad = || {
+        ApiError::bad_request("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
+    };
+    let raw = base64::engine::general_purpose::URL_SAFE
+        .decode(token)
+        .map_err(|_| bad())?;
     let v: Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
-    let rev = v.get("rv").and_then(Value::as_i64).filter(|r| *r > 0).ok_or_else(bad)?;
+    let rev = v
+        .get("rv")
+        .and_then(Value::as_i64)
+        .filter(|r| *r > 0)
+        .ok_or_else(bad)?;
     let start = v.get("start").and_then(Value::as_str).ok_or_else(bad)?;
     if !start.starts_with(prefix) {
         return Err(bad());
@@ -89,7 +99,11 @@ pub struct Page {
 pub async fn list_page(ctx: &Ctx, filter: &Filter) -> ApiResult<Page> {
     let rt = ctx.target.rt;
     let prefix = registry::prefix(rt, ctx.target.namespace.as_deref());
-    let limit = ctx.query.int("limit")?.filter(|l| *l > 0).map(|l| l as usize);
+    let limit = ctx
+        .query
+        .int("limit")?
+        .filter(|l| *l > 0)
+        .map(|l| l as usize);
     let store = &ctx.api.registry.store;
     let (mut revision, mut start_after) = match ctx.query.get("continue") {
         Some(token) => {
@@ -193,8 +207,15 @@ pub async fn list(ctx: &Ctx) -> ApiResult<Response> {
 pub async fn get(ctx: &Ctx, name: &str) -> ApiResult<Response> {
     let out = negotiate::output(&ctx.headers)?;
     let include = IncludeObject::parse(ctx.query.get("includeObject"))?;
-    let (obj, _) = ctx.api.registry.get(ctx.target.rt, ctx.target.namespace.as_deref(), name).await?;
-    Ok(negotiate::json_response(200, &negotiate::render_object(ctx.target.rt, obj, out, include)))
+    let (obj, _) = ctx
+        .api
+        .registry
+        .get(ctx.target.rt, ctx.target.namespace.as_deref(), name)
+        .await?;
+    Ok(negotiate::json_response(
+        200,
+        &negotiate::render_object(ctx.target.rt, obj, out, include),
+    ))
 }
 
 #[cfg(test)]
@@ -204,7 +225,10 @@ mod tests {
     #[test]
     fn continue_tokens_round_trip_and_stay_in_their_prefix() {
         let t = encode_continue(42, "/registry/pods/default/web-1");
-        assert_eq!(decode_continue(&t, "/registry/pods/").unwrap(), (42, "/registry/pods/default/web-1".to_string()));
+        assert_eq!(
+            decode_continue(&t, "/registry/pods/").unwrap(),
+            (42, "/registry/pods/default/web-1".to_string())
+        );
         assert!(decode_continue(&t, "/registry/secrets/").is_err());
         assert!(decode_continue("!!", "/registry/pods/").is_err());
     }

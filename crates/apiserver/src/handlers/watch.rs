@@ -31,8 +31,18 @@ impl Encoder {
     fn event(&mut self, kind: &str, obj: Value) -> Bytes {
         let object = match self.out {
             Output::Table(v) => {
-                let rv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
-                let t = negotiate::table(self.rt, v, [obj], json!({"resourceVersion": rv}), self.include, !self.sent_columns);
+                let rv = obj
+                    .pointer("/metadata/resourceVersion")
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                let t = negotiate::table(
+                    self.rt,
+                    v,
+                    [obj],
+                    json!({"resourceVersion": rv}),
+                    self.include,
+                    !self.sent_columns,
+                );
                 self.sent_columns = true;
                 t
             }
@@ -91,9 +101,15 @@ pub async fn watch(ctx: Ctx) -> ApiResult<Response> {
         Some("true") => Some(true),
         Some("false") => Some(false),
         None => None,
-        Some(v) => return Err(ApiError::bad_request(format!("invalid sendInitialEvents: {v:?}"))),
+        Some(v) => {
+            return Err(ApiError::bad_request(format!(
+                "invalid sendInitialEvents: {v:?}"
+            )))
+        }
     };
-    if send_initial.is_some() && !(bookmarks && ctx.query.get("resourceVersionMatch") == Some("NotOlderThan")) {
+    if send_initial.is_some()
+        && !(bookmarks && ctx.query.get("resourceVersionMatch") == Some("NotOlderThan"))
+    {
         return Err(ApiError::new(422, "Invalid", "sendInitialEvents requires allowWatchBookmarks=true and resourceVersionMatch=NotOlderThan"));
     }
     let timeout = match ctx.query.int("timeoutSeconds")? {
@@ -106,11 +122,19 @@ pub async fn watch(ctx: Ctx) -> ApiResult<Response> {
         Some(b) => b,
         None => matches!(rv, None | Some("0")),
     };
-    let mut encoder = Encoder { rt: ctx.target.rt, out, include, sent_columns: false };
+    let mut encoder = Encoder {
+        rt: ctx.target.rt,
+        out,
+        include,
+        sent_columns: false,
+    };
     let mut first: Vec<Bytes> = Vec::new();
     let start = if initial {
         let mut list_ctx = ctx.clone();
-        list_ctx.query.0.retain(|k, _| k == "labelSelector" || k == "fieldSelector");
+        list_ctx
+            .query
+            .0
+            .retain(|k, _| k == "labelSelector" || k == "fieldSelector");
         let page = list_page(&list_ctx, &filter).await?;
         for item in page.items {
             first.push(encoder.event("ADDED", item.decode()?));
@@ -177,7 +201,13 @@ pub async fn watch(ctx: Ctx) -> ApiResult<Response> {
     });
     let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
     let mut resp = (StatusCode::OK, body).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, private"),
+    );
     Ok(resp)
 }

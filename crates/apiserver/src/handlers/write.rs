@@ -34,9 +34,15 @@ pub fn check_fields(ctx: &Ctx, rt: &ResourceType, obj: &Value) -> ApiResult<Vec<
     if unknown.is_empty() {
         return Ok(Vec::new());
     }
-    let msgs: Vec<String> = unknown.iter().map(|f| format!("unknown field {f:?}")).collect();
+    let msgs: Vec<String> = unknown
+        .iter()
+        .map(|f| format!("unknown field {f:?}"))
+        .collect();
     match mode {
-        FieldValidation::Strict => Err(ApiError::bad_request(format!("strict decoding error: {}", msgs.join(", ")))),
+        FieldValidation::Strict => Err(ApiError::bad_request(format!(
+            "strict decoding error: {}",
+            msgs.join(", ")
+        ))),
         _ => Ok(msgs),
     }
 }
@@ -54,7 +60,10 @@ pub fn with_warnings(mut resp: Response, warnings: &[String]) -> Response {
 
 /// Field manager and operation for managedFields.
 fn manager(ctx: &Ctx) -> String {
-    let ua = ctx.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    let ua = ctx
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
     meta::manager_name(ctx.query.get("fieldManager"), ua)
 }
 
@@ -72,7 +81,13 @@ pub async fn create(ctx: &Ctx, body: Value) -> ApiResult<Response> {
 }
 
 /// Defaults, validates, admits and stores a new object whose metadata is prepared.
-pub async fn create_prepared(ctx: &Ctx, mut obj: Value, dry_run: bool, manager: &str, operation: &str) -> ApiResult<Value> {
+pub async fn create_prepared(
+    ctx: &Ctx,
+    mut obj: Value,
+    dry_run: bool,
+    manager: &str,
+    operation: &str,
+) -> ApiResult<Value> {
     let rt = ctx.target.rt;
     let ns = ctx.target.namespace.as_deref();
     admission::namespace_lifecycle(&ctx.api, rt, ns, meta::name(&obj)).await?;
@@ -129,13 +144,21 @@ pub async fn update(ctx: &Ctx, name: &str, change: Change<'_>, part: Part) -> Ap
                     meta::check_namespace(rt, &mut obj, ns)?;
                     meta::prepare_create(&mut obj)?;
                     let obj = create_prepared(ctx, obj, dry_run, &manager, "Apply").await?;
-                    Ok(Updated { obj, created: true, warnings: Vec::new() })
+                    Ok(Updated {
+                        obj,
+                        created: true,
+                        warnings: Vec::new(),
+                    })
                 }
                 Change::Replace(body) if allow_create_on_update(rt) => {
                     let mut obj = body.clone();
                     meta::prepare_create(&mut obj)?;
                     let obj = create_prepared(ctx, obj, dry_run, &manager, "Update").await?;
-                    Ok(Updated { obj, created: true, warnings: Vec::new() })
+                    Ok(Updated {
+                        obj,
+                        created: true,
+                        warnings: Vec::new(),
+                    })
                 }
                 _ => Err(ApiError::not_found(rt, name)),
             };
@@ -190,25 +213,51 @@ pub async fn update(ctx: &Ctx, name: &str, change: Change<'_>, part: Part) -> Ap
         }
         registry::set_resource_version(&mut new, old_rev);
         if same_object(&new, &old) {
-            return Ok(Updated { obj: old, created: false, warnings });
+            return Ok(Updated {
+                obj: old,
+                created: false,
+                warnings,
+            });
         }
-        let operation = matches!(change, Change::Patch("application/apply-patch+yaml", _)).then_some("Apply").unwrap_or("Update");
+        let operation = matches!(change, Change::Patch("application/apply-patch+yaml", _))
+            .then_some("Apply")
+            .unwrap_or("Update");
         meta::record_manager(&mut new, Some(&old), &manager, operation, &rt.api_version());
         admission::validate_update(&ctx.api, rt, &new, &old).await?;
         if dry_run {
-            return Ok(Updated { obj: new, created: false, warnings });
+            return Ok(Updated {
+                obj: new,
+                created: false,
+                warnings,
+            });
         }
         if finalized(&new) {
-            return match reg.store.delete(&registry::key(rt, ns, name), Some(old_rev)).await {
-                Ok(kv) => Ok(Updated { obj: registry::decode(&kv)?, created: false, warnings }),
+            return match reg
+                .store
+                .delete(&registry::key(rt, ns, name), Some(old_rev))
+                .await
+            {
+                Ok(kv) => Ok(Updated {
+                    obj: registry::decode(&kv)?,
+                    created: false,
+                    warnings,
+                }),
                 Err(skiff_store::Error::Conflict { .. }) => continue,
                 Err(skiff_store::Error::NotFound) => Err(ApiError::not_found(rt, name)),
                 Err(e) => Err(e.into()),
             };
         }
         match write(ctx, rt, name, &new, old_rev).await {
-            Ok(obj) => return Ok(Updated { obj, created: false, warnings }),
-            Err(WriteError::Conflict) if precondition.is_some() => return Err(ApiError::conflict(rt, name)),
+            Ok(obj) => {
+                return Ok(Updated {
+                    obj,
+                    created: false,
+                    warnings,
+                })
+            }
+            Err(WriteError::Conflict) if precondition.is_some() => {
+                return Err(ApiError::conflict(rt, name))
+            }
             Err(WriteError::Conflict) => continue,
             Err(WriteError::Api(e)) => return Err(e),
         }
@@ -220,7 +269,13 @@ enum WriteError {
     Api(ApiError),
 }
 
-async fn write(ctx: &Ctx, rt: &ResourceType, name: &str, obj: &Value, rev: Revision) -> Result<Value, WriteError> {
+async fn write(
+    ctx: &Ctx,
+    rt: &ResourceType,
+    name: &str,
+    obj: &Value,
+    rev: Revision,
+) -> Result<Value, WriteError> {
     let key = registry::key(rt, ctx.target.namespace.as_deref(), name);
     match ctx.api.registry.store.update(&key, encode(obj), rev).await {
         Ok(kv) => registry::decode(&kv).map_err(WriteError::Api),
@@ -232,7 +287,9 @@ async fn write(ctx: &Ctx, rt: &ResourceType, name: &str, obj: &Value, rev: Revis
 
 /// Whether an object being deleted has lost its last finalizer.
 fn finalized(obj: &Value) -> bool {
-    obj.pointer("/metadata/deletionTimestamp").is_some_and(|v| !v.is_null()) && !super::delete::has_finalizers(obj)
+    obj.pointer("/metadata/deletionTimestamp")
+        .is_some_and(|v| !v.is_null())
+        && !super::delete::has_finalizers(obj)
 }
 
 /// Whether an update changes nothing but bookkeeping.
@@ -255,13 +312,24 @@ fn allow_create_on_update(rt: &ResourceType) -> bool {
 }
 
 /// Applies a patch of the given media type to an object.
-pub fn apply_patch(rt: &ResourceType, content_type: &str, old: &Value, patch: &Value) -> ApiResult<Value> {
+pub fn apply_patch(
+    rt: &ResourceType,
+    content_type: &str,
+    old: &Value,
+    patch: &Value,
+) -> ApiResult<Value> {
     match content_type {
         "application/json-patch+json" => {
             let ops: json_patch::Patch = serde_json::from_value(patch.clone())
                 .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
             let mut doc = old.clone();
-            json_patch::patch(&mut doc, &ops).map_err(|e| ApiError::new(422, "Invalid", format!("the server rejected our request due to an error in our request: {e}")))?;
+            json_patch::patch(&mut doc, &ops).map_err(|e| {
+                ApiError::new(
+                    422,
+                    "Invalid",
+                    format!("the server rejected our request due to an error in our request: {e}"),
+                )
+            })?;
             Ok(doc)
         }
         "application/merge-patch+json" => {
@@ -270,7 +338,8 @@ pub fn apply_patch(rt: &ResourceType, content_type: &str, old: &Value, patch: &V
             Ok(doc)
         }
         "application/strategic-merge-patch+json" | "application/apply-patch+yaml" => {
-            strategic::apply(rt, old, patch).map_err(|e| ApiError::new(422, "Invalid", e.to_string()))
+            strategic::apply(rt, old, patch)
+                .map_err(|e| ApiError::new(422, "Invalid", e.to_string()))
         }
         other => Err(ApiError::unsupported_media_type(other)),
     }
@@ -280,16 +349,22 @@ pub fn apply_patch(rt: &ResourceType, content_type: &str, old: &Value, patch: &V
 pub fn decode_patch(content_type: &str, body: &[u8]) -> ApiResult<Value> {
     match content_type {
         "application/json-patch+json" => {
-            let v: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            let v: Value = serde_json::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
             if !v.is_array() {
-                return Err(ApiError::bad_request("error decoding patch: a JSON patch must be an array"));
+                return Err(ApiError::bad_request(
+                    "error decoding patch: a JSON patch must be an array",
+                ));
             }
             Ok(v)
         }
         "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
-            let v: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            let v: Value = serde_json::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
             if !v.is_object() {
-                return Err(ApiError::bad_request("error decoding patch: the patch must be a JSON object"));
+                return Err(ApiError::bad_request(
+                    "error decoding patch: the patch must be a JSON object",
+                ));
             }
             Ok(v)
         }
@@ -302,15 +377,27 @@ pub fn decode_patch(content_type: &str, body: &[u8]) -> ApiResult<Value> {
 pub async fn replace(ctx: &Ctx, name: &str, body: Value, part: Part) -> ApiResult<Response> {
     let warnings = check_fields(ctx, ctx.target.rt, &body)?;
     let up = update(ctx, name, Change::Replace(&body), part).await?;
-    Ok(with_warnings(json_response(if up.created { 201 } else { 200 }, &up.obj), &warnings))
+    Ok(with_warnings(
+        json_response(if up.created { 201 } else { 200 }, &up.obj),
+        &warnings,
+    ))
 }
 
 /// PATCH of an object.
-pub async fn patch(ctx: &Ctx, name: &str, content_type: &str, body: &[u8], part: Part) -> ApiResult<Response> {
+pub async fn patch(
+    ctx: &Ctx,
+    name: &str,
+    content_type: &str,
+    body: &[u8],
+    part: Part,
+) -> ApiResult<Response> {
     let patch = decode_patch(content_type, body)?;
     if content_type == "application/apply-patch+yaml" && ctx.query.get("fieldManager").is_none() {
         return Err(ApiError::new(422, "Invalid", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"));
     }
     let up = update(ctx, name, Change::Patch(content_type, &patch), part).await?;
-    Ok(with_warnings(json_response(if up.created { 201 } else { 200 }, &up.obj), &up.warnings))
+    Ok(with_warnings(
+        json_response(if up.created { 201 } else { 200 }, &up.obj),
+        &up.warnings,
+    ))
 }
