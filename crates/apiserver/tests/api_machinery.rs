@@ -219,6 +219,50 @@ async fn errors_are_statuses_with_upstream_codes_and_reasons() {
     );
     let (code, st) = s.get("/api/v1/pods?labelSelector=a%20in%20(").await;
     assert_eq!(code, 400, "{st}");
+    let dup = br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"d","name":"d"},"data":{"k":"v"}}"#.to_vec();
+    let (code, st) = s
+        .send(
+            reqwest::Method::POST,
+            &format!("{CMS}?fieldValidation=Strict"),
+            "application/json",
+            Some(dup.clone()),
+        )
+        .await;
+    assert_eq!(code, 400, "{st}");
+    assert!(
+        st["message"]
+            .as_str()
+            .unwrap()
+            .contains("duplicate field \"metadata.name\""),
+        "{st}"
+    );
+    let resp = s
+        .http
+        .post(s.url(CMS))
+        .header("content-type", "application/json")
+        .body(dup)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        201,
+        "Warn (the default) accepts the body"
+    );
+    let warning = resp
+        .headers()
+        .get("warning")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(warning.contains("duplicate field"), "{warning}");
+    assert_eq!(
+        s.send(reqwest::Method::DELETE, &format!("{CMS}/d"), "", None)
+            .await
+            .0,
+        200
+    );
     // nothing that failed was stored
     let (_, list) = s.get(CMS).await;
     let names: Vec<&str> = list["items"]

@@ -144,13 +144,8 @@ pub(crate) static CRON_JOB: Printer = Printer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::printers::test_support::now;
     use serde_json::json;
-
-    fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
-            .unwrap()
-            .to_utc()
-    }
 
     fn job(extra_spec: Value, status: Value) -> Value {
         let mut obj = json!({"metadata": {"name": "pi", "creationTimestamp": "2024-05-01T11:00:00Z"},

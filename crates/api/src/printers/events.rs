@@ -114,13 +114,8 @@ fn row(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::printers::test_support::now;
     use serde_json::json;
-
-    fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
-            .unwrap()
-            .to_utc()
-    }
 
     #[test]
     fn core_event_shows_object_source_and_counts() {

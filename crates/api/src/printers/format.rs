@@ -186,6 +186,7 @@ pub(super) fn int_or_string(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::printers::test_support::now;
     use serde_json::json;
 
     fn hd(secs: i64) -> String {
@@ -219,9 +220,7 @@ mod tests {
 
     #[test]
     fn since_reads_rfc3339_or_reports_unknown() {
-        let now = DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
-            .unwrap()
-            .to_utc();
+        let now = now();
         let obj = json!({"t": "2024-05-01T11:56:40Z", "bad": "yesterday"});
         assert_eq!(since(&obj, "/t", now), "3m20s");
         assert_eq!(since(&obj, "/bad", now), "<unknown>");

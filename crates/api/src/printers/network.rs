@@ -201,13 +201,8 @@ pub(crate) static ENDPOINT_SLICE: Printer = Printer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::printers::test_support::now;
     use serde_json::json;
-
-    fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
-            .unwrap()
-            .to_utc()
-    }
 
     #[test]
     fn ingress_lists_class_hosts_address_and_ports() {

@@ -166,13 +166,8 @@ pub(crate) static LEASE: Printer = Printer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::printers::test_support::now;
     use serde_json::json;
-
-    fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
-            .unwrap()
-            .to_utc()
-    }
 
     #[test]
     fn pdb_shows_bounds_or_na() {

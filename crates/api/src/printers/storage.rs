@@ -224,13 +224,8 @@ pub(crate) static STORAGE_CLASS: Printer = Printer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::printers::test_support::now;
     use serde_json::json;
-
-    fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
-            .unwrap()
-            .to_utc()
-    }
 
     #[test]
     fn bound_volume_and_claim_show_capacity_modes_and_class() {

@@ -1,12 +1,7 @@
 use super::*;
+use crate::printers::test_support::now;
 use crate::catalogue::RESOURCES;
 use serde_json::json;
-
-fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
-        .unwrap()
-        .to_utc()
-}
 
 fn find(group: &str, plural: &str) -> &'static ResourceType {
     crate::catalogue::find(group, "v1", plural).unwrap()

@@ -24,20 +24,33 @@ pub enum Part {
     Unchecked,
 }
 
-/// Checks a body for unknown fields under the request's `fieldValidation`.
-pub fn check_fields(ctx: &Ctx, rt: &ResourceType, obj: &Value) -> ApiResult<Vec<String>> {
+/// Checks a body for unknown and duplicate fields under the request's `fieldValidation`.
+pub fn check_fields(
+    ctx: &Ctx,
+    rt: &ResourceType,
+    obj: &Value,
+    raw: Option<&[u8]>,
+) -> ApiResult<Vec<String>> {
     let mode = FieldValidation::from_query(&ctx.query)?;
     if mode == FieldValidation::Ignore {
         return Ok(Vec::new());
     }
-    let unknown = schema::unknown_fields(rt, obj);
-    if unknown.is_empty() {
+    let duplicates = raw
+        .filter(|b| b.first() == Some(&b'{'))
+        .map(crate::duplicates::duplicate_fields)
+        .unwrap_or_default();
+    let mut msgs: Vec<String> = duplicates
+        .iter()
+        .map(|f| format!("duplicate field {f:?}"))
+        .collect();
+    msgs.extend(
+        schema::unknown_fields(rt, obj)
+            .iter()
+            .map(|f| format!("unknown field {f:?}")),
+    );
+    if msgs.is_empty() {
         return Ok(Vec::new());
     }
-    let msgs: Vec<String> = unknown
-        .iter()
-        .map(|f| format!("unknown field {f:?}"))
-        .collect();
     match mode {
         FieldValidation::Strict => Err(ApiError::bad_request(format!(
             "strict decoding error: {}",
@@ -68,12 +81,12 @@ fn manager(ctx: &Ctx) -> String {
 }
 
 /// POST of a new object.
-pub async fn create(ctx: &Ctx, body: Value) -> ApiResult<Response> {
+pub async fn create(ctx: &Ctx, body: Value, raw: &[u8]) -> ApiResult<Response> {
     let rt = ctx.target.rt;
     let dry_run = ctx.query.dry_run()?;
     let mut obj = body;
     meta::check_type(rt, &mut obj)?;
-    let warnings = check_fields(ctx, rt, &obj)?;
+    let warnings = check_fields(ctx, rt, &obj, Some(raw))?;
     meta::check_namespace(rt, &mut obj, ctx.target.namespace.as_deref())?;
     meta::prepare_create(&mut obj)?;
     let obj = create_prepared(ctx, obj, dry_run, &manager(ctx), "Update").await?;
@@ -178,7 +191,7 @@ pub async fn update(ctx: &Ctx, name: &str, change: Change<'_>, part: Part) -> Ap
             }
             Change::Patch(kind, patch) => {
                 let new = apply_patch(rt, kind, &old, patch)?;
-                warnings = check_fields(ctx, rt, &new)?;
+                warnings = check_fields(ctx, rt, &new, None)?;
                 let pre = resource_version(&new)?.filter(|r| *r != old_rev);
                 (new, pre)
             }
@@ -374,8 +387,14 @@ pub fn decode_patch(content_type: &str, body: &[u8]) -> ApiResult<Value> {
 }
 
 /// PUT of an object.
-pub async fn replace(ctx: &Ctx, name: &str, body: Value, part: Part) -> ApiResult<Response> {
-    let warnings = check_fields(ctx, ctx.target.rt, &body)?;
+pub async fn replace(
+    ctx: &Ctx,
+    name: &str,
+    body: Value,
+    raw: &[u8],
+    part: Part,
+) -> ApiResult<Response> {
+    let warnings = check_fields(ctx, ctx.target.rt, &body, Some(raw))?;
     let up = update(ctx, name, Change::Replace(&body), part).await?;
     Ok(with_warnings(
         json_response(if up.created { 201 } else { 200 }, &up.obj),

@@ -1,11 +1,6 @@
 use super::*;
+use crate::printers::test_support::now;
 use serde_json::json;
-
-const NOW: &str = "2024-05-01T12:00:00Z";
-
-fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(NOW).unwrap().to_utc()
-}
 
 fn pod(spec: Value, status: Value) -> Value {
     json!({

@@ -1,11 +1,6 @@
 use super::*;
+use crate::printers::test_support::now;
 use serde_json::json;
-
-fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
-        .unwrap()
-        .to_utc()
-}
 
 fn template() -> Value {
     json!({"metadata": {"labels": {"app": "web"}}, "spec": {
