@@ -2,6 +2,7 @@
 #![allow(clippy::module_name_repetitions)]
 
 pub mod catalogue;
+pub mod convert;
 pub mod field_error;
 pub mod fields;
 pub mod openapi;

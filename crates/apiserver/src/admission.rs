@@ -149,7 +149,7 @@ async fn used_addresses(
     let mut ips = HashSet::new();
     let mut ports = HashSet::new();
     for kv in &list.items {
-        let svc = registry::decode(kv)?;
+        let svc = registry::decode(rt, kv)?;
         if except_uid.is_some() && meta_uid(&svc) == except_uid {
             continue;
         }
@@ -291,7 +291,7 @@ pub async fn check_disruption_budgets(ctx: &Ctx, pod_name: &str) -> ApiResult<()
         .list(&registry::prefix(pdbs, ns), Default::default())
         .await?;
     for kv in &list.items {
-        let pdb = registry::decode(kv)?;
+        let pdb = registry::decode(pdbs, kv)?;
         let Some(sel) = pdb
             .pointer("/spec/selector")
             .and_then(|s| LabelSelector::from_label_selector(s).ok())

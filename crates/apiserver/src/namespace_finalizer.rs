@@ -44,7 +44,7 @@ async fn sweep(reg: &Registry) -> ApiResult<()> {
         .list(&registry::prefix(ns_rt, None), Default::default())
         .await?;
     for kv in &list.items {
-        let ns = registry::decode(kv)?;
+        let ns = registry::decode(ns_rt, kv)?;
         if ns
             .pointer("/metadata/deletionTimestamp")
             .is_none_or(Value::is_null)
@@ -68,7 +68,7 @@ async fn empty_namespace(reg: &Registry, ns: &str) -> ApiResult<bool> {
     let mut empty = true;
     for rt in RESOURCES
         .iter()
-        .filter(|r| r.namespaced && r.kind != "Binding")
+        .filter(|r| r.namespaced && r.kind != "Binding" && !skiff_api::convert::converts(r))
     {
         let list = reg
             .store
@@ -76,7 +76,7 @@ async fn empty_namespace(reg: &Registry, ns: &str) -> ApiResult<bool> {
             .await?;
         for kv in &list.items {
             empty = false;
-            let obj = registry::decode(kv)?;
+            let obj = registry::decode(rt, kv)?;
             if obj
                 .pointer("/metadata/deletionTimestamp")
                 .is_some_and(|v| !v.is_null())
@@ -98,7 +98,7 @@ async fn empty_namespace(reg: &Registry, ns: &str) -> ApiResult<bool> {
                 }
                 let _ = reg
                     .store
-                    .update(&kv.key, registry::encode(&o), kv.mod_revision)
+                    .update(&kv.key, registry::encode(rt, &o), kv.mod_revision)
                     .await;
             } else {
                 let _ = reg.store.delete(&kv.key, Some(kv.mod_revision)).await;
@@ -122,7 +122,10 @@ async fn release(reg: &Registry, name: &str) -> ApiResult<()> {
         f.retain(|x| x != "kubernetes");
     }
     if crate::handlers::delete::has_finalizers(&ns) {
-        let _ = reg.store.update(&key, registry::encode(&ns), rev).await;
+        let _ = reg
+            .store
+            .update(&key, registry::encode(ns_rt, &ns), rev)
+            .await;
     } else {
         let _ = reg.store.delete(&key, Some(rev)).await;
     }

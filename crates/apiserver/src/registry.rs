@@ -2,7 +2,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use serde_json::Value;
-use skiff_api::ResourceType;
+use skiff_api::{convert, ResourceType};
 use skiff_store::{KeyValue, Revision, Store};
 use std::sync::Arc;
 
@@ -15,23 +15,34 @@ pub struct Registry {
 
 /// The store key of one object.
 pub fn key(rt: &ResourceType, namespace: Option<&str>, name: &str) -> String {
+    let resource = storage_resource(rt);
     match namespace {
-        Some(ns) if rt.namespaced => format!("/registry/{}/{ns}/{name}", rt.group_resource()),
-        _ => format!("/registry/{}/{name}", rt.group_resource()),
+        Some(ns) if rt.namespaced => format!("/registry/{resource}/{ns}/{name}"),
+        _ => format!("/registry/{resource}/{name}"),
     }
 }
 
 /// The store prefix of a collection (all namespaces when `namespace` is None).
 pub fn prefix(rt: &ResourceType, namespace: Option<&str>) -> String {
+    let resource = storage_resource(rt);
     match namespace {
-        Some(ns) if rt.namespaced => format!("/registry/{}/{ns}/", rt.group_resource()),
-        _ => format!("/registry/{}/", rt.group_resource()),
+        Some(ns) if rt.namespaced => format!("/registry/{resource}/{ns}/"),
+        _ => format!("/registry/{resource}/"),
+    }
+}
+
+/// The resource name objects of `rt` are stored under (events.k8s.io Events live with core Events).
+fn storage_resource(rt: &ResourceType) -> String {
+    if convert::converts(rt) {
+        "events".into()
+    } else {
+        rt.group_resource()
     }
 }
 
 /// Serializes an object for storage: resourceVersion is the store's, not the object's.
-pub fn encode(obj: &Value) -> Vec<u8> {
-    let mut obj = obj.clone();
+pub fn encode(rt: &ResourceType, obj: &Value) -> Vec<u8> {
+    let mut obj = convert::to_storage(rt, obj.clone());
     if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
         m.remove("resourceVersion");
     }
@@ -39,9 +50,10 @@ pub fn encode(obj: &Value) -> Vec<u8> {
 }
 
 /// Decodes a stored object and stamps its resourceVersion.
-pub fn decode(kv: &KeyValue) -> ApiResult<Value> {
-    let mut obj: Value = serde_json::from_slice(&kv.value)
+pub fn decode(rt: &ResourceType, kv: &KeyValue) -> ApiResult<Value> {
+    let obj: Value = serde_json::from_slice(&kv.value)
         .map_err(|e| ApiError::internal(format!("stored object {} is corrupt: {e}", kv.key)))?;
+    let mut obj = convert::from_storage(rt, obj);
     set_resource_version(&mut obj, kv.mod_revision);
     Ok(obj)
 }
@@ -83,7 +95,7 @@ impl Registry {
     ) -> ApiResult<Option<(Value, Revision)>> {
         match self.store.get(&key(rt, ns, name)).await? {
             None => Ok(None),
-            Some(kv) => Ok(Some((decode(&kv)?, kv.mod_revision))),
+            Some(kv) => Ok(Some((decode(rt, &kv)?, kv.mod_revision))),
         }
     }
 
@@ -107,8 +119,8 @@ impl Registry {
         name: &str,
         obj: &Value,
     ) -> ApiResult<Value> {
-        match self.store.create(&key(rt, ns, name), encode(obj)).await {
-            Ok(kv) => decode(&kv),
+        match self.store.create(&key(rt, ns, name), encode(rt, obj)).await {
+            Ok(kv) => decode(rt, &kv),
             Err(skiff_store::Error::AlreadyExists) => Err(ApiError::already_exists(rt, name)),
             Err(e) => Err(e.into()),
         }
@@ -125,7 +137,15 @@ type RawMap = indexmap::IndexMap<String, Box<serde_json::value::RawValue>>;
 
 impl Item {
     /// Stamps the revision into a stored object without decoding its body.
-    pub fn from_kv(kv: &KeyValue) -> ApiResult<Item> {
+    pub fn from_kv(rt: &ResourceType, kv: &KeyValue) -> ApiResult<Item> {
+        if convert::converts(rt) {
+            let obj = decode(rt, kv)?;
+            let raw = serde_json::value::to_raw_value(&obj).map_err(ApiError::internal)?;
+            return Ok(Item {
+                labels: obj.pointer("/metadata/labels").cloned(),
+                raw,
+            });
+        }
         let corrupt = |e: serde_json::Error| {
             ApiError::internal(format!("stored object {} is corrupt: {e}", kv.key))
         };

@@ -776,3 +776,40 @@ async fn discovery_documents_describe_the_served_resources() {
     let (_, version) = s.get("/version").await;
     assert_eq!(version["major"], "1");
 }
+
+#[tokio::test]
+async fn events_are_one_collection_in_both_apis() {
+    let s = server().await;
+    let ev = json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "e1"},
+        "eventTime": "2026-01-01T00:00:00.000000Z", "reportingController": "skiff/test", "reportingInstance": "i",
+        "action": "Sync", "reason": "Synced", "type": "Normal", "note": "all good",
+        "regarding": {"kind": "Pod", "namespace": "default", "name": "p1"}});
+    let (code, created) = s
+        .post("/apis/events.k8s.io/v1/namespaces/default/events", ev)
+        .await;
+    assert_eq!(code, 201, "{created}");
+    assert_eq!(created["note"], "all good");
+    let (_, core) = s
+        .get("/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dp1")
+        .await;
+    let items = core["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{core}");
+    assert_eq!(items[0]["message"], "all good");
+    assert_eq!(items[0]["involvedObject"]["kind"], "Pod");
+    let core_ev = json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e2"}, "message": "hello",
+        "reason": "Hi", "type": "Normal", "involvedObject": {"kind": "Pod", "namespace": "default", "name": "p2"}});
+    assert_eq!(
+        s.post("/api/v1/namespaces/default/events", core_ev).await.0,
+        201
+    );
+    let (code, v1) = s
+        .get("/apis/events.k8s.io/v1/namespaces/default/events/e2")
+        .await;
+    assert_eq!(code, 200, "{v1}");
+    assert_eq!(v1["note"], "hello");
+    assert_eq!(v1["regarding"]["name"], "p2");
+    let (_, all) = s
+        .get("/apis/events.k8s.io/v1/events?fieldSelector=regarding.name%3Dp2")
+        .await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 1, "{all}");
+}

@@ -133,8 +133,8 @@ pub async fn delete_one(ctx: &Ctx, name: &str, opts: &DeleteOptions) -> ApiResul
                 return Ok((obj, false));
             }
             let key = registry::key(rt, ns, name);
-            match reg.store.update(&key, encode(&obj), rev).await {
-                Ok(kv) => return Ok((registry::decode(&kv)?, false)),
+            match reg.store.update(&key, encode(rt, &obj), rev).await {
+                Ok(kv) => return Ok((registry::decode(rt, &kv)?, false)),
                 Err(skiff_store::Error::Conflict { .. }) => continue,
                 Err(skiff_store::Error::NotFound) => return Err(ApiError::not_found(rt, name)),
                 Err(e) => return Err(e.into()),
@@ -148,7 +148,7 @@ pub async fn delete_one(ctx: &Ctx, name: &str, opts: &DeleteOptions) -> ApiResul
             .delete(&registry::key(rt, ns, name), Some(rev))
             .await
         {
-            Ok(kv) => return Ok((registry::decode(&kv)?, true)),
+            Ok(kv) => return Ok((registry::decode(rt, &kv)?, true)),
             Err(skiff_store::Error::Conflict { .. }) => continue,
             Err(skiff_store::Error::NotFound) => return Err(ApiError::not_found(rt, name)),
             Err(e) => return Err(e.into()),

@@ -51,6 +51,11 @@ impl Filter {
         Ok(fields::matches(self.rt, &self.field, &item.decode()?))
     }
 
+    /// The resource type being filtered.
+    pub fn rt(&self) -> &'static ResourceType {
+        self.rt
+    }
+
     /// Whether neither selector restricts anything.
     pub fn is_empty(&self) -> bool {
         self.label.is_empty() && self.field.is_empty()
@@ -133,7 +138,7 @@ pub async fn list_page(ctx: &Ctx, filter: &Filter) -> ApiResult<Page> {
         let page_len = res.items.len();
         let last_key = res.items.last().map(|kv| kv.key.clone());
         for kv in &res.items {
-            let item = Item::from_kv(kv)?;
+            let item = Item::from_kv(rt, kv)?;
             if filter.matches_item(&item)? {
                 items.push(item);
             }

@@ -75,9 +75,9 @@ fn error_line(err: &ApiError) -> Bytes {
 
 /// What one store event means to a watcher with a selector.
 fn classify(filter: &Filter, ev: &Event) -> ApiResult<Option<(&'static str, Value)>> {
-    let obj = decode(&ev.kv)?;
+    let obj = decode(filter.rt(), &ev.kv)?;
     let was = match &ev.prev {
-        Some(p) => filter.matches(&decode(p)?),
+        Some(p) => filter.matches(&decode(filter.rt(), p)?),
         None => false,
     };
     Ok(match ev.kind {

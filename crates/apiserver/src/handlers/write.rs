@@ -251,7 +251,7 @@ pub async fn update(ctx: &Ctx, name: &str, change: Change<'_>, part: Part) -> Ap
                 .await
             {
                 Ok(kv) => Ok(Updated {
-                    obj: registry::decode(&kv)?,
+                    obj: registry::decode(rt, &kv)?,
                     created: false,
                     warnings,
                 }),
@@ -290,8 +290,14 @@ async fn write(
     rev: Revision,
 ) -> Result<Value, WriteError> {
     let key = registry::key(rt, ctx.target.namespace.as_deref(), name);
-    match ctx.api.registry.store.update(&key, encode(obj), rev).await {
-        Ok(kv) => registry::decode(&kv).map_err(WriteError::Api),
+    match ctx
+        .api
+        .registry
+        .store
+        .update(&key, encode(rt, obj), rev)
+        .await
+    {
+        Ok(kv) => registry::decode(rt, &kv).map_err(WriteError::Api),
         Err(skiff_store::Error::Conflict { .. }) => Err(WriteError::Conflict),
         Err(skiff_store::Error::NotFound) => Err(WriteError::Api(ApiError::not_found(rt, name))),
         Err(e) => Err(WriteError::Api(e.into())),
