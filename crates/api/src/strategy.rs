@@ -35,6 +35,8 @@ mod service_ips;
 mod stateful_set;
 mod storage;
 mod taints;
+#[cfg(test)]
+mod test_support;
 mod value;
 mod volume;
 mod volume_paths;

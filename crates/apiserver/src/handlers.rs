@@ -121,6 +121,9 @@ async fn resource(ctx: Ctx, method: Method, body: Bytes) -> ApiResult<Response> 
     let decode = || negotiate::decode_body(ct.as_deref(), &body);
     let name = t.name.as_deref();
     let watching = t.watch_prefix || ctx.query.flag("watch");
+    if t.rt.kind == "Binding" && (method != Method::POST || name.is_some()) {
+        return Err(ApiError::method_not_allowed(""));
+    }
     match (method.as_str(), name, t.subresource) {
         ("GET", None, None) if watching => watch::watch(ctx).await,
         ("GET", None, None) => read::list(&ctx).await,

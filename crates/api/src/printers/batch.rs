@@ -1,8 +1,8 @@
 //! Tables for Jobs (status, completions, duration) and CronJobs.
 
 use super::format::{
-    age, condition_true, container_cells, format_label_selector, human_duration, int_at, list_at,
-    name, since, str_at, text, time_at,
+    age, condition_true, human_duration, int_at, list_at, name, since, str_at, template_cells,
+    text, time_at,
 };
 use super::{col, wide, Column, Printer, AGE, CONTAINERS, IMAGES, NAME};
 use chrono::{DateTime, Utc};
@@ -78,10 +78,7 @@ fn job_row(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
         text(duration),
         age(obj, now),
     ];
-    cells.extend(container_cells(
-        obj.pointer("/spec/template/spec").unwrap_or(&NULL),
-    ));
-    cells.push(text(format_label_selector(obj.pointer("/spec/selector"))));
+    cells.extend(template_cells(obj.get("spec").unwrap_or(&NULL)));
     cells
 }
 
@@ -128,10 +125,7 @@ fn cron_job_row(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
         text(last),
         age(obj, now),
     ];
-    cells.extend(container_cells(
-        job_spec.pointer("/template/spec").unwrap_or(&NULL),
-    ));
-    cells.push(text(format_label_selector(job_spec.get("selector"))));
+    cells.extend(template_cells(job_spec));
     cells
 }
 

@@ -154,6 +154,16 @@ pub(super) fn container_cells(spec: &Value) -> [Value; 2] {
     [text(names.join(",")), text(images.join(","))]
 }
 
+/// The wide `Containers`, `Images` and `Selector` cells of a spec with a pod template.
+pub(super) fn template_cells(spec: &Value) -> [Value; 3] {
+    let [names, images] = container_cells(spec.pointer("/template/spec").unwrap_or(&Value::Null));
+    [
+        names,
+        images,
+        text(format_label_selector(spec.get("selector"))),
+    ]
+}
+
 /// Upstream's `listWithMoreString`: up to `max` items, `+ N more...`, or `<unset>`.
 pub(super) fn list_with_more(items: &[String], max: usize) -> String {
     let shown = items[..items.len().min(max)].join(",");

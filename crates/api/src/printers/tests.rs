@@ -1,6 +1,6 @@
 use super::*;
-use crate::printers::test_support::now;
 use crate::catalogue::RESOURCES;
+use crate::printers::test_support::now;
 use serde_json::json;
 
 fn find(group: &str, plural: &str) -> &'static ResourceType {

@@ -1,7 +1,7 @@
 //! Tables for replicated workloads, their controller revisions and pod templates.
 
 use super::format::{
-    age, container_cells, format_label_selector, format_labels, int_at, list_at, name, str_at, text,
+    age, container_cells, format_labels, int_at, list_at, name, str_at, template_cells, text,
 };
 use super::{col, wide, Column, Printer, AGE, CONTAINERS, IMAGES, NAME};
 use crate::selectors::LabelSelector;
@@ -98,8 +98,7 @@ pub(crate) static REPLICATION_CONTROLLER: Printer = Printer {
 
 fn replica_set_row(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
     let mut cells = replica_counts(obj, now);
-    cells.extend(container_cells(template_spec(obj)));
-    cells.push(text(format_label_selector(obj.pointer("/spec/selector"))));
+    cells.extend(template_cells(obj.get("spec").unwrap_or(&NULL)));
     cells
 }
 
@@ -171,8 +170,7 @@ fn daemon_set_row(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
         text(format_labels(template_spec(obj).get("nodeSelector"))),
         age(obj, now),
     ];
-    cells.extend(container_cells(template_spec(obj)));
-    cells.push(text(format_label_selector(obj.pointer("/spec/selector"))));
+    cells.extend(template_cells(obj.get("spec").unwrap_or(&NULL)));
     cells
 }
 

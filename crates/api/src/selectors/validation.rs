@@ -23,19 +23,19 @@ fn anchored(fmt: &str) -> Regex {
 }
 
 /// Upstream's `RegexError`: the message, examples and the regex.
-fn regex_error(msg: &str, fmt: &str, examples: &[&str]) -> String {
-    let mut out = format!("{msg} (e.g. ");
-    for (i, example) in examples.iter().enumerate() {
-        if i > 0 {
-            out.push_str(" or ");
-        }
-        out.push_str(&format!("'{example}', "));
+pub(crate) fn regex_error(msg: &str, fmt: &str, examples: &[&str]) -> String {
+    if examples.is_empty() {
+        return format!("{msg} (regex used for validation is '{fmt}')");
     }
-    out.push_str(&format!("regex used for validation is '{fmt}')"));
-    out
+    let ex: Vec<String> = examples.iter().map(|e| format!("'{e}', ")).collect();
+    format!(
+        "{msg} (e.g. {}regex used for validation is '{fmt}')",
+        ex.join(" or ")
+    )
 }
 
-fn max_len_error(max: usize) -> String {
+/// `must be no more than N characters`.
+pub(crate) fn max_len_error(max: usize) -> String {
     format!("must be no more than {max} characters")
 }
 
@@ -81,36 +81,47 @@ pub fn is_qualified_name(value: &str) -> Vec<String> {
     errs
 }
 
-/// Problems with a DNS-1123 subdomain; empty when valid.
-pub fn is_dns1123_subdomain(value: &str) -> Vec<String> {
+/// Problems with a value longer than `max` or not matching `regex` (whose source is `fmt`).
+pub(crate) fn length_and_format(
+    value: &str,
+    max: usize,
+    regex: &Regex,
+    msg: &str,
+    fmt: &str,
+    examples: &[&str],
+) -> Vec<String> {
     let mut errs = Vec::new();
-    if value.len() > DNS1123_SUBDOMAIN_MAX {
-        errs.push(max_len_error(DNS1123_SUBDOMAIN_MAX));
+    if value.len() > max {
+        errs.push(max_len_error(max));
     }
-    if !DNS1123_SUBDOMAIN.is_match(value) {
-        errs.push(regex_error(
-            DNS1123_SUBDOMAIN_ERR,
-            DNS1123_SUBDOMAIN_FMT,
-            &["example.com"],
-        ));
+    if !regex.is_match(value) {
+        errs.push(regex_error(msg, fmt, examples));
     }
     errs
 }
 
+/// Problems with a DNS-1123 subdomain; empty when valid.
+pub fn is_dns1123_subdomain(value: &str) -> Vec<String> {
+    length_and_format(
+        value,
+        DNS1123_SUBDOMAIN_MAX,
+        &DNS1123_SUBDOMAIN,
+        DNS1123_SUBDOMAIN_ERR,
+        DNS1123_SUBDOMAIN_FMT,
+        &["example.com"],
+    )
+}
+
 /// Problems with a label value; empty when valid.
 pub fn is_label_value(value: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    if value.len() > LABEL_VALUE_MAX {
-        errs.push(max_len_error(LABEL_VALUE_MAX));
-    }
-    if !LABEL_VALUE.is_match(value) {
-        errs.push(regex_error(
-            LABEL_VALUE_ERR,
-            LABEL_VALUE_FMT,
-            &["MyValue", "my_value", "12345"],
-        ));
-    }
-    errs
+    length_and_format(
+        value,
+        LABEL_VALUE_MAX,
+        &LABEL_VALUE,
+        LABEL_VALUE_ERR,
+        LABEL_VALUE_FMT,
+        &["MyValue", "my_value", "12345"],
+    )
 }
 
 /// Go's `%q` rendering of a string, close enough for messages.

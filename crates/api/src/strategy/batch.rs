@@ -275,26 +275,11 @@ fn copy_pointer(dst: &mut Value, src: &Value, ptr: &str) {
     }
 }
 
-/// A defaulted Job with a generated selector, for tests of batch kinds.
-#[cfg(test)]
-pub fn test_job() -> Value {
-    let mut j = json!({"metadata": {"name": "pi", "uid": "u1"}, "spec": {"backoffLimit": 6, "template": {"spec": {
-        "containers": [{"name": "c", "image": "perl", "imagePullPolicy": "Always", "terminationMessagePolicy": "File"}],
-        "restartPolicy": "Never", "dnsPolicy": "ClusterFirst", "terminationGracePeriodSeconds": 30}}}});
-    generate_selector(&mut j);
-    j
-}
-
 #[cfg(test)]
 mod tests {
-    use super::test_job as job;
     use super::*;
-
-    fn run(f: fn(&Value, &mut Errs), v: &Value) -> Vec<String> {
-        let mut errs = Errs::new();
-        f(v, &mut errs);
-        errs.iter().map(ToString::to_string).collect()
-    }
+    use crate::strategy::test_support::run;
+    use crate::strategy::test_support::test_job as job;
 
     #[test]
     fn generated_selector_makes_a_valid_job() {

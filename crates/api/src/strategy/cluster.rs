@@ -2,7 +2,7 @@
 
 use super::names::qualified_name;
 use super::net::{cidr, is_ipv6};
-use super::quantity::{parse_value, QUANTITY_FORMAT};
+use super::quota::non_negative_quantity;
 use super::taints::validate_taints;
 use super::value::{arr, map, s, set_default, str_list, Errs, Path};
 use crate::FieldError;
@@ -54,15 +54,7 @@ pub fn validate_node(obj: &Value, errs: &mut Errs) {
     for field in ["capacity", "allocatable"] {
         for (k, q) in map(&obj["status"], field).into_iter().flatten() {
             let p = Path::new("status").child(field).child(k);
-            match parse_value(q) {
-                None => errs.push(FieldError::invalid(&p, q.clone(), QUANTITY_FORMAT)),
-                Some(v) if v.is_negative() => errs.push(FieldError::invalid(
-                    &p,
-                    q.clone(),
-                    "must be greater than or equal to 0",
-                )),
-                Some(_) => {}
-            }
+            non_negative_quantity(q, &p, errs);
         }
     }
     let cidrs = str_list(spec, "podCIDRs");
@@ -126,12 +118,7 @@ pub fn validate_node_update(new: &Value, old: &Value, errs: &mut Errs) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run(f: fn(&Value, &mut Errs), v: Value) -> Vec<String> {
-        let mut errs = Errs::new();
-        f(&v, &mut errs);
-        errs.iter().map(ToString::to_string).collect()
-    }
+    use crate::strategy::test_support::run;
 
     #[test]
     fn nodes() {

@@ -186,12 +186,7 @@ pub fn validate_secret_update(new: &Value, old: &Value, errs: &mut Errs) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run(f: fn(&Value, &mut Errs), v: Value) -> Vec<String> {
-        let mut errs = Errs::new();
-        f(&v, &mut errs);
-        errs.iter().map(ToString::to_string).collect()
-    }
+    use crate::strategy::test_support::run;
 
     #[test]
     fn config_map_keys_and_size() {

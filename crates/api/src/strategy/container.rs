@@ -2,6 +2,7 @@
 
 use super::env::{env, env_from};
 use super::names::{dns1123_label, port_name, port_num};
+use super::net::PROTOCOLS;
 use super::probe::{validate_lifecycle, validate_probe, ProbeKind};
 use super::quantity::validate_requirements;
 use super::security::validate_security_context;
@@ -11,7 +12,6 @@ use super::volume_paths::local_descending_path;
 use crate::FieldError;
 use serde_json::{json, Value};
 
-const PROTOCOLS: &[&str] = &["SCTP", "TCP", "UDP"];
 /// What container checks need from the surrounding pod spec.
 pub struct PodContext<'a> {
     /// Valid volumes by name.

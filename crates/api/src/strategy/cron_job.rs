@@ -114,13 +114,8 @@ pub fn validate_cron_job(obj: &Value, errs: &mut Errs) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::strategy::batch::test_job as job;
-
-    fn run(f: fn(&Value, &mut Errs), v: &Value) -> Vec<String> {
-        let mut errs = Errs::new();
-        f(v, &mut errs);
-        errs.iter().map(ToString::to_string).collect()
-    }
+    use crate::strategy::test_support::run;
+    use crate::strategy::test_support::test_job as job;
 
     #[test]
     fn cron_jobs() {

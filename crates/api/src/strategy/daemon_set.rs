@@ -80,14 +80,9 @@ pub fn validate_daemon_set(obj: &Value, errs: &mut Errs) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::strategy::workloads::test_template as template;
+    use crate::strategy::test_support::run;
+    use crate::strategy::test_support::test_template as template;
     use serde_json::json;
-
-    fn run(f: fn(&Value, &mut Errs), v: &Value) -> Vec<String> {
-        let mut errs = Errs::new();
-        f(v, &mut errs);
-        errs.iter().map(ToString::to_string).collect()
-    }
 
     #[test]
     fn daemon_set_strategy() {

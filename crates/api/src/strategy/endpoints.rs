@@ -1,13 +1,14 @@
 //! Endpoints and EndpointSlice checks and defaults.
 
 use super::meta::immutable;
-use super::names::{dns1123_label, dns1123_subdomain, port_num, qualified_name, NameRule};
-use super::net::{ip, is_ipv4, is_ipv6, non_special_ip};
+use super::names::{dns1123_label, dns1123_subdomain, NameRule};
+use super::net::{
+    app_protocol, ip, is_ipv4, is_ipv6, non_special_ip, port_name_label, port_number, protocol,
+};
 use super::value::{arr, each_mut, int, s, set_default, set_default_str, Errs, Path};
 use crate::FieldError;
 use serde_json::{json, Value};
 
-const PROTOCOLS: &[&str] = &["SCTP", "TCP", "UDP"];
 const ADDRESS_TYPES: &[&str] = &["FQDN", "IPv4", "IPv6"];
 
 /// Defaults endpoint port protocols to TCP.
@@ -23,26 +24,6 @@ pub fn default_endpoint_slice(obj: &mut Value) {
         set_default_str(p, "protocol", "TCP");
         set_default(p, "name", json!(""));
     });
-}
-
-fn app_protocol(port: &Value, p: &Path, errs: &mut Errs) {
-    if let Some(ap) = port.get("appProtocol").and_then(Value::as_str) {
-        for msg in qualified_name(ap) {
-            errs.push(FieldError::invalid(&p.child("appProtocol"), json!(ap), msg));
-        }
-    }
-}
-
-fn protocol(port: &Value, p: &Path, errs: &mut Errs) {
-    match s(port, "protocol") {
-        "" => errs.push(FieldError::required(&p.child("protocol"), "")),
-        pr if PROTOCOLS.contains(&pr) => {}
-        pr => errs.push(FieldError::not_supported(
-            &p.child("protocol"),
-            json!(pr),
-            PROTOCOLS,
-        )),
-    }
 }
 
 fn node_and_host(addr: &Value, p: &Path, errs: &mut Errs) {
@@ -84,18 +65,8 @@ pub fn validate_endpoints(obj: &Value, errs: &mut Errs) {
         let ports = arr(ss, "ports");
         for (j, port) in ports.iter().enumerate() {
             let p = sp.child("ports").index(j);
-            let name = s(port, "name");
-            if ports.len() > 1 && name.is_empty() {
-                errs.push(FieldError::required(&p.child("name"), ""));
-            } else if !name.is_empty() {
-                for msg in dns1123_label(name) {
-                    errs.push(FieldError::invalid(&p.child("name"), json!(name), msg));
-                }
-            }
-            let n = int(port, "port").unwrap_or(0);
-            for msg in port_num(n) {
-                errs.push(FieldError::invalid(&p.child("port"), json!(n), msg));
-            }
+            port_name_label(port, &p, ports.len() > 1, errs);
+            port_number(int(port, "port").unwrap_or(0), &p, errs);
             protocol(port, &p, errs);
             app_protocol(port, &p, errs);
         }
@@ -160,12 +131,7 @@ pub fn validate_endpoint_slice(obj: &Value, errs: &mut Errs) {
     let mut names: Vec<&str> = Vec::new();
     for (i, port) in arr(obj, "ports").iter().enumerate() {
         let p = Path::new("ports").index(i);
-        let name = s(port, "name");
-        if !name.is_empty() {
-            for msg in dns1123_label(name) {
-                errs.push(FieldError::invalid(&p.child("name"), json!(name), msg));
-            }
-        }
+        let name = port_name_label(port, &p, false, errs);
         if names.contains(&name) {
             errs.push(FieldError::duplicate(&p.child("name"), json!(name)));
         } else {
@@ -173,9 +139,7 @@ pub fn validate_endpoint_slice(obj: &Value, errs: &mut Errs) {
         }
         protocol(port, &p, errs);
         if let Some(n) = int(port, "port") {
-            for msg in port_num(n) {
-                errs.push(FieldError::invalid(&p.child("port"), json!(n), msg));
-            }
+            port_number(n, &p, errs);
         }
         app_protocol(port, &p, errs);
     }
@@ -194,12 +158,7 @@ pub fn validate_endpoint_slice_update(new: &Value, old: &Value, errs: &mut Errs)
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run(f: fn(&Value, &mut Errs), v: Value) -> Vec<String> {
-        let mut errs = Errs::new();
-        f(&v, &mut errs);
-        errs.iter().map(ToString::to_string).collect()
-    }
+    use crate::strategy::test_support::run;
 
     #[test]
     fn endpoints_need_addresses_and_named_ports() {

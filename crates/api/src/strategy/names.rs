@@ -1,5 +1,10 @@
 //! Format checks for names and keys, returning upstream's messages.
 
+pub use crate::selectors::{
+    is_dns1123_subdomain as dns1123_subdomain, is_label_value as label_value,
+    is_qualified_name as qualified_name,
+};
+use crate::selectors::{length_and_format, max_len_error, regex_error};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -9,8 +14,6 @@ const DNS1123_SUBDOMAIN_FMT: &str =
 const DNS1123_SUBDOMAIN_UNDERSCORE_FMT: &str =
     r"_?[a-z0-9]([-_a-z0-9]*[a-z0-9])?(\._?[a-z0-9]([-_a-z0-9]*[a-z0-9])?)*";
 const DNS1035_LABEL_FMT: &str = "[a-z]([-a-z0-9]*[a-z0-9])?";
-const QUALIFIED_NAME_FMT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
-const LABEL_VALUE_FMT: &str = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?";
 const CONFIG_KEY_FMT: &str = "[-._a-zA-Z0-9]+";
 const WILDCARD_FMT: &str = r"\*\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
 const HTTP_HEADER_FMT: &str = "[-A-Za-z0-9]+";
@@ -25,34 +28,15 @@ static DNS1123_SUBDOMAIN: LazyLock<Regex> = LazyLock::new(|| anchored(DNS1123_SU
 static DNS1123_SUBDOMAIN_UNDERSCORE: LazyLock<Regex> =
     LazyLock::new(|| anchored(DNS1123_SUBDOMAIN_UNDERSCORE_FMT));
 static DNS1035_LABEL: LazyLock<Regex> = LazyLock::new(|| anchored(DNS1035_LABEL_FMT));
-static QUALIFIED_NAME: LazyLock<Regex> = LazyLock::new(|| anchored(QUALIFIED_NAME_FMT));
-static LABEL_VALUE: LazyLock<Regex> = LazyLock::new(|| anchored(LABEL_VALUE_FMT));
 static CONFIG_KEY: LazyLock<Regex> = LazyLock::new(|| anchored(CONFIG_KEY_FMT));
 static WILDCARD: LazyLock<Regex> = LazyLock::new(|| anchored(WILDCARD_FMT));
 static HTTP_HEADER: LazyLock<Regex> = LazyLock::new(|| anchored(HTTP_HEADER_FMT));
 static PERCENT: LazyLock<Regex> = LazyLock::new(|| anchored(PERCENT_FMT));
 static PORT_NAME_CHARS: LazyLock<Regex> = LazyLock::new(|| anchored("[-a-z0-9]+"));
 
-/// `must be no more than N characters`.
-pub fn max_len_error(n: usize) -> String {
-    format!("must be no more than {n} characters")
-}
-
 /// `must be between LO and HI, inclusive`.
 pub fn inclusive_range_error(lo: i64, hi: i64) -> String {
     format!("must be between {lo} and {hi}, inclusive")
-}
-
-/// A regex failure message with examples, as upstream's `RegexError`.
-pub fn regex_error(msg: &str, fmt: &str, examples: &[&str]) -> String {
-    if examples.is_empty() {
-        return format!("{msg} (regex used for validation is '{fmt}')");
-    }
-    let ex: Vec<String> = examples.iter().map(|e| format!("'{e}', ")).collect();
-    format!(
-        "{msg} (e.g. {}regex used for validation is '{fmt}')",
-        ex.join(" or ")
-    )
 }
 
 /// RFC 1123 label (63 characters, lower-case alphanumerics and '-').
@@ -75,136 +59,52 @@ pub fn dns1123_label(v: &str) -> Vec<String> {
     errs
 }
 
-/// RFC 1123 subdomain (253 characters, labels joined by dots).
-pub fn dns1123_subdomain(v: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    if v.len() > 253 {
-        errs.push(max_len_error(253));
-    }
-    if !DNS1123_SUBDOMAIN.is_match(v) {
-        errs.push(regex_error(
-            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
-            DNS1123_SUBDOMAIN_FMT,
-            &["example.com"],
-        ));
-    }
-    errs
-}
-
 /// RFC 1123 subdomain that may also carry underscores (DNS search domains).
 pub fn dns1123_subdomain_with_underscore(v: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    if v.len() > 253 {
-        errs.push(max_len_error(253));
-    }
-    if !DNS1123_SUBDOMAIN_UNDERSCORE.is_match(v) {
-        errs.push(regex_error(
-            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '_', '-' or '.', and must start and end with an alphanumeric character",
-            DNS1123_SUBDOMAIN_UNDERSCORE_FMT,
-            &["example.com"],
-        ));
-    }
-    errs
+    length_and_format(
+        v,
+        253,
+        &DNS1123_SUBDOMAIN_UNDERSCORE,
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '_', '-' or '.', and must start and end with an alphanumeric character",
+        DNS1123_SUBDOMAIN_UNDERSCORE_FMT,
+        &["example.com"],
+    )
 }
 
 /// RFC 1035 label (starts with a letter), used for Service names.
 pub fn dns1035_label(v: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    if v.len() > 63 {
-        errs.push(max_len_error(63));
-    }
-    if !DNS1035_LABEL.is_match(v) {
-        errs.push(regex_error(
-            "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character",
-            DNS1035_LABEL_FMT,
-            &["my-name", "abc-123"],
-        ));
-    }
-    errs
+    length_and_format(
+        v,
+        63,
+        &DNS1035_LABEL,
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character",
+        DNS1035_LABEL_FMT,
+        &["my-name", "abc-123"],
+    )
 }
 
 /// Wildcard subdomain such as `*.example.com`.
 pub fn wildcard_dns1123_subdomain(v: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    if v.len() > 253 {
-        errs.push(max_len_error(253));
-    }
-    if !WILDCARD.is_match(v) {
-        errs.push(regex_error(
-            "a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS subdomain, which must consist of lower case alphanumeric characters, '-' or '.' and end with an alphanumeric character",
-            WILDCARD_FMT,
-            &["*.example.com"],
-        ));
-    }
-    errs
-}
-
-/// Qualified name (`[prefix/]name`), as label keys and annotation keys.
-pub fn qualified_name(v: &str) -> Vec<String> {
-    let name_msg = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-    let examples = ["MyName", "my.name", "123-abc"];
-    let parts: Vec<&str> = v.split('/').collect();
-    let mut errs = Vec::new();
-    let name = match parts.as_slice() {
-        [name] => *name,
-        [prefix, name] => {
-            if prefix.is_empty() {
-                errs.push("prefix part must be non-empty".to_string());
-            } else {
-                errs.extend(dns1123_subdomain(prefix).into_iter().map(|m| format!("prefix part {m}")));
-            }
-            *name
-        }
-        _ => {
-            return vec![format!(
-                "a qualified name {} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
-                regex_error(name_msg, QUALIFIED_NAME_FMT, &examples)
-            )]
-        }
-    };
-    if name.is_empty() {
-        errs.push("name part must be non-empty".to_string());
-    } else if name.len() > 63 {
-        errs.push(format!("name part {}", max_len_error(63)));
-    }
-    if !QUALIFIED_NAME.is_match(name) {
-        errs.push(format!(
-            "name part {}",
-            regex_error(name_msg, QUALIFIED_NAME_FMT, &examples)
-        ));
-    }
-    errs
-}
-
-/// Label value (63 characters, may be empty).
-pub fn label_value(v: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    if v.len() > 63 {
-        errs.push(max_len_error(63));
-    }
-    if !LABEL_VALUE.is_match(v) {
-        errs.push(regex_error(
-            "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
-            LABEL_VALUE_FMT,
-            &["MyValue", "my_value", "12345"],
-        ));
-    }
-    errs
+    length_and_format(
+        v,
+        253,
+        &WILDCARD,
+        "a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS subdomain, which must consist of lower case alphanumeric characters, '-' or '.' and end with an alphanumeric character",
+        WILDCARD_FMT,
+        &["*.example.com"],
+    )
 }
 
 /// Key of a ConfigMap or Secret.
 pub fn config_map_key(v: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    if v.len() > 253 {
-        errs.push(max_len_error(253));
-    }
-    if !CONFIG_KEY.is_match(v) {
-        errs.push(regex_error(
-            "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
-            CONFIG_KEY_FMT,
-            &["key.name", "KEY_NAME", "key-name"],
-        ));
-    }
+    let mut errs = length_and_format(
+        v,
+        253,
+        &CONFIG_KEY,
+        "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+        CONFIG_KEY_FMT,
+        &["key.name", "KEY_NAME", "key-name"],
+    );
     match v {
         "." => errs.push("must not be '.'".to_string()),
         ".." => errs.push("must not be '..'".to_string()),

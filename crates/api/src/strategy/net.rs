@@ -1,9 +1,13 @@
-//! IP address and CIDR checks, and the rules for endpoint addresses (no loopback, link-local, …).
+//! IP address and CIDR checks, the rules for endpoint addresses (no loopback, link-local, …) and port fields.
 
-use super::value::{Errs, Path};
+use super::names::{dns1123_label, port_num, qualified_name};
+use super::value::{s, Errs, Path};
 use crate::FieldError;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::net::IpAddr;
+
+/// The protocols a port may carry.
+pub const PROTOCOLS: &[&str] = &["SCTP", "TCP", "UDP"];
 
 /// Parses an IP address the lenient way upstream does (IPv4 octets may carry leading zeros).
 pub fn parse_ip(v: &str) -> Option<IpAddr> {
@@ -102,6 +106,48 @@ pub fn is_ipv6(addr: &str) -> bool {
 /// Whether the string is an IPv4 address.
 pub fn is_ipv4(addr: &str) -> bool {
     matches!(parse_ip(addr), Some(IpAddr::V4(_)))
+}
+
+/// Checks a port's `name`: required among several ports, else a DNS label when set; returns it.
+pub fn port_name_label<'a>(port: &'a Value, p: &Path, several: bool, errs: &mut Errs) -> &'a str {
+    let name = s(port, "name");
+    if several && name.is_empty() {
+        errs.push(FieldError::required(&p.child("name"), ""));
+    } else if !name.is_empty() {
+        for msg in dns1123_label(name) {
+            errs.push(FieldError::invalid(&p.child("name"), json!(name), msg));
+        }
+    }
+    name
+}
+
+/// Checks a port's `port` number: 1 to 65535.
+pub fn port_number(n: i64, p: &Path, errs: &mut Errs) {
+    for msg in port_num(n) {
+        errs.push(FieldError::invalid(&p.child("port"), json!(n), msg));
+    }
+}
+
+/// Checks a port's `protocol`: required and one of [`PROTOCOLS`].
+pub fn protocol(port: &Value, p: &Path, errs: &mut Errs) {
+    match s(port, "protocol") {
+        "" => errs.push(FieldError::required(&p.child("protocol"), "")),
+        pr if PROTOCOLS.contains(&pr) => {}
+        pr => errs.push(FieldError::not_supported(
+            &p.child("protocol"),
+            json!(pr),
+            PROTOCOLS,
+        )),
+    }
+}
+
+/// Checks a port's `appProtocol`, when set: a qualified name.
+pub fn app_protocol(port: &Value, p: &Path, errs: &mut Errs) {
+    if let Some(ap) = port.get("appProtocol").and_then(Value::as_str) {
+        for msg in qualified_name(ap) {
+            errs.push(FieldError::invalid(&p.child("appProtocol"), json!(ap), msg));
+        }
+    }
 }
 
 #[cfg(test)]

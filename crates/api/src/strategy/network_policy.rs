@@ -163,12 +163,7 @@ pub fn validate_network_policy(obj: &Value, errs: &mut Errs) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run(f: fn(&Value, &mut Errs), v: Value) -> Vec<String> {
-        let mut errs = Errs::new();
-        f(&v, &mut errs);
-        errs.iter().map(ToString::to_string).collect()
-    }
+    use crate::strategy::test_support::run;
 
     #[test]
     fn network_policy_defaults_and_checks() {

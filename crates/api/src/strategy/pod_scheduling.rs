@@ -254,16 +254,7 @@ pub fn validate_dns_config(spec: &Value, path: &Path, errs: &mut Errs) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run(f: fn(&[Value], &Path, &mut Errs), v: Value) -> Vec<String> {
-        let mut errs = Errs::new();
-        f(
-            v.as_array().map(Vec::as_slice).unwrap_or(&[]),
-            &Path::new("x"),
-            &mut errs,
-        );
-        errs.iter().map(ToString::to_string).collect()
-    }
+    use crate::strategy::test_support::run_list as run;
 
     #[test]
     fn affinity_and_dns() {

@@ -124,12 +124,7 @@ pub fn validate_pv_update(new: &Value, old: &Value, errs: &mut Errs) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run(f: fn(&Value, &mut Errs), v: Value) -> Vec<String> {
-        let mut errs = Errs::new();
-        f(&v, &mut errs);
-        errs.iter().map(ToString::to_string).collect()
-    }
+    use crate::strategy::test_support::run;
 
     #[test]
     fn volumes_need_one_source_and_capacity() {

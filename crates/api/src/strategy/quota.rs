@@ -6,7 +6,8 @@ use super::value::{arr, map, s, str_list, Errs, Path};
 use crate::FieldError;
 use serde_json::{json, Map, Value};
 
-const QUOTA_RESOURCES: &[&str] = &[
+/// Standard quota resources counted in whole objects.
+const COUNTED_RESOURCES: &[&str] = &[
     "pods",
     "services",
     "replicationcontrollers",
@@ -16,6 +17,10 @@ const QUOTA_RESOURCES: &[&str] = &[
     "persistentvolumeclaims",
     "services.nodeports",
     "services.loadbalancers",
+];
+
+/// Standard quota resources measured in quantities of compute or storage.
+const MEASURED_RESOURCES: &[&str] = &[
     "cpu",
     "memory",
     "ephemeral-storage",
@@ -200,6 +205,20 @@ pub fn validate_limit_range(obj: &Value, errs: &mut Errs) {
     }
 }
 
+/// Checks that a quantity parses and is not negative; returns it when it passes.
+pub fn non_negative_quantity(q: &Value, p: &Path, errs: &mut Errs) -> Option<Quantity> {
+    match parse_value(q) {
+        None => errs.push(FieldError::invalid(p, q.clone(), QUANTITY_FORMAT)),
+        Some(v) if v.is_negative() => errs.push(FieldError::invalid(
+            p,
+            q.clone(),
+            "must be greater than or equal to 0",
+        )),
+        Some(v) => return Some(v),
+    }
+    None
+}
+
 /// Validates a ResourceQuota: resource names, quantities and scopes.
 pub fn validate_resource_quota(obj: &Value, errs: &mut Errs) {
     let spec = obj.get("spec").unwrap_or(&Value::Null);
@@ -210,7 +229,8 @@ pub fn validate_resource_quota(obj: &Value, errs: &mut Errs) {
         for msg in qualified_name(k) {
             errs.push(FieldError::invalid(&p, json!(k), msg));
         }
-        let standard = QUOTA_RESOURCES.contains(&k.as_str())
+        let standard = COUNTED_RESOURCES.contains(&k.as_str())
+            || MEASURED_RESOURCES.contains(&k.as_str())
             || k.starts_with("hugepages-")
             || k.starts_with("requests.hugepages-");
         if errs.len() == before && !k.contains('/') && !standard {
@@ -220,30 +240,10 @@ pub fn validate_resource_quota(obj: &Value, errs: &mut Errs) {
                 "must be a standard resource for quota",
             ));
         }
-        match parse_value(q) {
-            None => errs.push(FieldError::invalid(&p, q.clone(), QUANTITY_FORMAT)),
-            Some(v) if v.is_negative() => errs.push(FieldError::invalid(
-                &p,
-                q.clone(),
-                "must be greater than or equal to 0",
-            )),
-            Some(v) => {
-                let integer = k.starts_with("count/")
-                    || [
-                        "pods",
-                        "services",
-                        "replicationcontrollers",
-                        "resourcequotas",
-                        "secrets",
-                        "configmaps",
-                        "persistentvolumeclaims",
-                        "services.nodeports",
-                        "services.loadbalancers",
-                    ]
-                    .contains(&k.as_str());
-                if integer && !v.is_integer() {
-                    errs.push(FieldError::invalid(&p, q.clone(), "must be an integer"));
-                }
+        if let Some(v) = non_negative_quantity(q, &p, errs) {
+            let integer = k.starts_with("count/") || COUNTED_RESOURCES.contains(&k.as_str());
+            if integer && !v.is_integer() {
+                errs.push(FieldError::invalid(&p, q.clone(), "must be an integer"));
             }
         }
     }
@@ -295,12 +295,7 @@ pub fn validate_resource_quota_update(new: &Value, old: &Value, errs: &mut Errs)
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run(f: fn(&Value, &mut Errs), v: Value) -> Vec<String> {
-        let mut errs = Errs::new();
-        f(&v, &mut errs);
-        errs.iter().map(ToString::to_string).collect()
-    }
+    use crate::strategy::test_support::run;
 
     #[test]
     fn limit_ranges() {

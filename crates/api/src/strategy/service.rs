@@ -1,15 +1,14 @@
 //! Service checks.
 
 use super::labels::validate_labels;
-use super::names::{dns1123_label, dns1123_subdomain, port_num, qualified_name};
-use super::net::{cidr, ip, non_special_ip};
+use super::names::{dns1123_subdomain, port_num, qualified_name};
+use super::net::{app_protocol, cidr, ip, non_special_ip, port_name_label, port_number, protocol};
 use super::probe::port_num_or_name;
 use super::service_defaults::externally_accessible;
 use super::value::{arr, has, int, s, str_list, Errs, Path};
 use crate::FieldError;
 use serde_json::{json, Value};
 
-const PROTOCOLS: &[&str] = &["SCTP", "TCP", "UDP"];
 const TYPES: &[&str] = &["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"];
 const LB_ONLY: &str = "may only be used when `type` is 'LoadBalancer'";
 
@@ -61,42 +60,22 @@ pub fn validate_service(obj: &Value, errs: &mut Errs) {
     let mut names: Vec<&str> = Vec::new();
     for (i, port) in ports.iter().enumerate() {
         let p = sp.child("ports").index(i);
-        let name = s(port, "name");
-        if ports.len() > 1 && name.is_empty() {
-            errs.push(FieldError::required(&p.child("name"), ""));
-        } else if !name.is_empty() {
-            for msg in dns1123_label(name) {
-                errs.push(FieldError::invalid(&p.child("name"), json!(name), msg));
-            }
+        let name = port_name_label(port, &p, ports.len() > 1, errs);
+        if !name.is_empty() {
             if names.contains(&name) {
                 errs.push(FieldError::duplicate(&p.child("name"), json!(name)));
             } else {
                 names.push(name);
             }
         }
-        let num = int(port, "port").unwrap_or(0);
-        for msg in port_num(num) {
-            errs.push(FieldError::invalid(&p.child("port"), json!(num), msg));
-        }
-        match s(port, "protocol") {
-            "" => errs.push(FieldError::required(&p.child("protocol"), "")),
-            pr if PROTOCOLS.contains(&pr) => {}
-            pr => errs.push(FieldError::not_supported(
-                &p.child("protocol"),
-                json!(pr),
-                PROTOCOLS,
-            )),
-        }
+        port_number(int(port, "port").unwrap_or(0), &p, errs);
+        protocol(port, &p, errs);
         port_num_or_name(
             port.get("targetPort").unwrap_or(&Value::Null),
             &p.child("targetPort"),
             errs,
         );
-        if let Some(ap) = port.get("appProtocol").and_then(Value::as_str) {
-            for msg in qualified_name(ap) {
-                errs.push(FieldError::invalid(&p.child("appProtocol"), json!(ap), msg));
-            }
-        }
+        app_protocol(port, &p, errs);
     }
     if let Some(sel) = spec.get("selector").filter(|v| !v.is_null()) {
         validate_labels(Some(sel), &sp.child("selector"), errs);

@@ -139,13 +139,8 @@ pub fn validate_stateful_set_update(new: &Value, old: &Value, errs: &mut Errs) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::strategy::workloads::test_template as template;
-
-    fn run(f: fn(&Value, &mut Errs), v: &Value) -> Vec<String> {
-        let mut errs = Errs::new();
-        f(v, &mut errs);
-        errs.iter().map(ToString::to_string).collect()
-    }
+    use crate::strategy::test_support::run;
+    use crate::strategy::test_support::test_template as template;
 
     #[test]
     fn stateful_set_spec_and_update() {

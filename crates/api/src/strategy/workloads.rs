@@ -275,18 +275,11 @@ pub fn validate_controller_revision_update(new: &Value, old: &Value, errs: &mut 
     immutable(new.get("data"), old.get("data"), &Path::new("data"), errs);
 }
 
-/// A valid defaulted pod template with the given labels, for tests of controller kinds.
-#[cfg(test)]
-pub fn test_template(labels: Value) -> Value {
-    json!({"metadata": {"labels": labels}, "spec": {
-        "containers": [{"name": "c", "image": "nginx", "imagePullPolicy": "Always", "terminationMessagePolicy": "File"}],
-        "restartPolicy": "Always", "dnsPolicy": "ClusterFirst", "terminationGracePeriodSeconds": 30}})
-}
-
 #[cfg(test)]
 mod tests {
-    use super::test_template as template;
     use super::*;
+    use crate::strategy::test_support::run;
+    use crate::strategy::test_support::test_template as template;
 
     fn deployment() -> Value {
         json!({"spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}}, "template": template(json!({"app": "web"})),
@@ -294,15 +287,9 @@ mod tests {
             "revisionHistoryLimit": 10, "progressDeadlineSeconds": 600}})
     }
 
-    fn run(f: fn(&Value, &mut Errs), v: &Value) -> Vec<String> {
-        let mut errs = Errs::new();
-        f(v, &mut errs);
-        errs.iter().map(ToString::to_string).collect()
-    }
-
     #[test]
     fn a_defaulted_deployment_is_valid() {
-        assert!(run(validate_deployment, &deployment()).is_empty());
+        assert!(run(validate_deployment, deployment()).is_empty());
     }
 
     #[test]
