@@ -1,6 +1,7 @@
 //! Resource catalogue, per-kind strategies, selectors, patch engines and OpenAPI. No I/O.
 #![allow(clippy::module_name_repetitions)]
 
+pub mod apply;
 pub mod catalogue;
 pub mod convert;
 pub mod field_error;

@@ -6,7 +6,7 @@ mod navigate;
 mod unknown;
 
 pub use navigate::{Node, Shape};
-pub use unknown::unknown_fields;
+pub use unknown::{prune_unknown_fields, unknown_fields};
 
 use crate::ResourceType;
 use serde_json::{Map, Value};

@@ -58,27 +58,37 @@ pub async fn validate_update(
     Ok(())
 }
 
-/// Mutating admission on update: Services keep their allocated IPs and ports.
-pub async fn mutate_update(
-    api: &Api,
+/// Held while a Service write that allocated addresses is in flight.
+pub type AllocationGuard<'a> = Option<tokio::sync::MutexGuard<'a, ()>>;
+
+/// Mutating admission on update: Services keep their allocated IPs and ports, and get new
+/// ones when their type starts to need them. Hold the guard until the write commits.
+pub async fn mutate_update<'a>(
+    api: &'a Api,
     rt: &ResourceType,
     new: &mut Value,
     old: &Value,
-) -> ApiResult<()> {
+) -> ApiResult<AllocationGuard<'a>> {
     if !(rt.group.is_empty() && rt.kind == "Service") {
-        return Ok(());
+        return Ok(None);
     }
-    for f in ["clusterIP", "clusterIPs"] {
-        let unset = new
-            .pointer(&format!("/spec/{f}"))
-            .is_none_or(|v| v.is_null() || v == "" || v == &json!([]));
-        if unset {
-            if let (Some(v), Some(spec)) = (
-                old.pointer(&format!("/spec/{f}")).cloned(),
-                new.get_mut("spec").and_then(Value::as_object_mut),
-            ) {
-                spec.insert(f.into(), v);
-            }
+    let guard = api.service_alloc.lock().await;
+    let (used_ips, mut used_ports) = used_addresses(api, meta_uid(old)).await?;
+    let name = crate::meta::name(new).to_string();
+    let mut errors = Vec::new();
+    if !is_external_name(new) && cluster_ip(new).is_empty() {
+        let ip = match cluster_ip(old) {
+            kept if !kept.is_empty() && !is_external_name(old) => Some(kept.to_string()),
+            _ => allocate_ip(&used_ips).map(|ip| Ipv4Addr::from(ip).to_string()),
+        };
+        if let (Some(ip), Some(spec)) = (ip, new.get_mut("spec").and_then(Value::as_object_mut)) {
+            let ips = old
+                .pointer("/spec/clusterIPs")
+                .filter(|_| cluster_ip(old) == ip)
+                .cloned()
+                .unwrap_or_else(|| json!([ip]));
+            spec.insert("clusterIP".into(), json!(ip));
+            spec.insert("clusterIPs".into(), ips);
         }
     }
     let old_ports: Vec<(i64, i64)> = old
@@ -90,36 +100,66 @@ pub async fn mutate_update(
                 .collect()
         })
         .unwrap_or_default();
-    if wants_node_ports(new) {
-        let _guard = api.service_alloc.lock().await;
-        let (_, mut used) = used_addresses(api, meta_uid(old)).await?;
-        if let Some(ports) = new.pointer_mut("/spec/ports").and_then(Value::as_array_mut) {
-            for p in ports.iter_mut() {
-                if p.get("nodePort").and_then(Value::as_i64).is_some() {
-                    continue;
-                }
-                let port = p.get("port").and_then(Value::as_i64).unwrap_or(0);
-                let keep = old_ports
-                    .iter()
-                    .find(|(pp, _)| *pp == port)
-                    .map(|(_, np)| *np);
-                let np = match keep {
-                    Some(np) => np,
-                    None => allocate_port(&used)
-                        .ok_or_else(|| ApiError::internal("no free NodePort"))?,
-                };
-                used.insert(np);
-                p["nodePort"] = json!(np);
-            }
+    let wants = wants_node_ports(new);
+    let ports = new.pointer_mut("/spec/ports").and_then(Value::as_array_mut);
+    for (i, p) in ports.into_iter().flatten().enumerate() {
+        let Some(port) = p.as_object_mut() else {
+            continue;
+        };
+        if !wants {
+            port.remove("nodePort");
+            continue;
         }
-    } else if let Some(ports) = new.pointer_mut("/spec/ports").and_then(Value::as_array_mut) {
-        for p in ports.iter_mut() {
-            if let Some(o) = p.as_object_mut() {
-                o.remove("nodePort");
+        let field = format!("spec.ports[{i}].nodePort");
+        match port.get("nodePort").and_then(Value::as_i64) {
+            Some(np) if !NODE_PORTS.contains(&np) => errors.push(FieldError::invalid(
+                field,
+                json!(np),
+                "provided port is not in the valid range. The range of valid ports is 30000-32767",
+            )),
+            Some(np) if used_ports.contains(&np) => errors.push(FieldError::invalid(
+                field,
+                json!(np),
+                "provided port is already allocated",
+            )),
+            Some(np) => {
+                used_ports.insert(np);
+            }
+            None => {
+                let number = port.get("port").and_then(Value::as_i64).unwrap_or(0);
+                let kept = old_ports
+                    .iter()
+                    .find(|(pp, _)| *pp == number)
+                    .map(|(_, np)| *np);
+                match kept.or_else(|| allocate_port(&used_ports)) {
+                    Some(np) => {
+                        used_ports.insert(np);
+                        port.insert("nodePort".into(), json!(np));
+                    }
+                    None => errors.push(FieldError::invalid(field, json!(0), "range is full")),
+                }
             }
         }
     }
-    Ok(())
+    if errors.is_empty() {
+        Ok(Some(guard))
+    } else {
+        Err(ApiError::invalid(services(), &name, &errors))
+    }
+}
+
+fn cluster_ip(svc: &Value) -> &str {
+    svc.pointer("/spec/clusterIP")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+fn is_external_name(svc: &Value) -> bool {
+    svc.pointer("/spec/type").and_then(Value::as_str) == Some("ExternalName")
+}
+
+fn services() -> &'static ResourceType {
+    catalogue::find("", "v1", "services").expect("services are in the catalogue")
 }
 
 fn meta_uid(obj: &Value) -> Option<String> {
@@ -255,7 +295,9 @@ pub async fn create_service(
                     None => match allocate_port(&used_ports) {
                         Some(np) => {
                             used_ports.insert(np);
-                            p["nodePort"] = json!(np);
+                            if let Some(o) = p.as_object_mut() {
+                                o.insert("nodePort".into(), json!(np));
+                            }
                         }
                         None => errors.push(FieldError::invalid(field, json!(0), "range is full")),
                     },
@@ -272,52 +314,93 @@ pub async fn create_service(
     api.registry.create(rt, ns, name, &svc).await
 }
 
-/// Refuses an eviction that a PodDisruptionBudget does not allow (429).
-pub async fn check_disruption_budgets(ctx: &Ctx, pod_name: &str) -> ApiResult<()> {
+/// Spends one disruption of the pod's PodDisruptionBudget, or refuses the eviction (429).
+pub async fn admit_eviction(ctx: &Ctx, pod_name: &str) -> ApiResult<()> {
     let ns = ctx.target.namespace.as_deref();
     let (pod, _) = ctx.api.registry.get(ctx.target.rt, ns, pod_name).await?;
-    if matches!(
-        pod.pointer("/status/phase").and_then(Value::as_str),
-        Some("Succeeded" | "Failed" | "Pending")
-    ) {
+    let phase = pod.pointer("/status/phase").and_then(Value::as_str);
+    if matches!(phase, Some("Succeeded" | "Failed" | "Pending")) {
         return Ok(());
     }
     let pdbs =
         catalogue::find("policy", "v1", "poddisruptionbudgets").expect("pdbs are in the catalogue");
-    let list = ctx
-        .api
-        .registry
-        .store
-        .list(&registry::prefix(pdbs, ns), Default::default())
-        .await?;
-    for kv in &list.items {
-        let pdb = registry::decode(pdbs, kv)?;
-        let Some(sel) = pdb
-            .pointer("/spec/selector")
-            .and_then(|s| LabelSelector::from_label_selector(s).ok())
-        else {
-            continue;
+    loop {
+        let list = ctx
+            .api
+            .registry
+            .store
+            .list(&registry::prefix(pdbs, ns), Default::default())
+            .await?;
+        let mut matching = Vec::new();
+        for kv in &list.items {
+            let pdb = registry::decode(pdbs, kv)?;
+            let selector = pdb
+                .pointer("/spec/selector")
+                .and_then(|s| LabelSelector::from_label_selector(s).ok());
+            if selector.is_some_and(|sel| sel.matches(pod.pointer("/metadata/labels"))) {
+                matching.push((pdb, kv.mod_revision));
+            }
+        }
+        let (mut pdb, rev) = match matching.len() {
+            0 => return Ok(()),
+            1 => matching.remove(0),
+            _ => return Err(ApiError::internal("This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.")),
         };
-        if !sel.matches(pod.pointer("/metadata/labels")) {
-            continue;
+        let pdb_name = crate::meta::name(&pdb).to_string();
+        let too_many = |why: String| {
+            ApiError::new(
+                429,
+                "TooManyRequests",
+                format!("Cannot evict pod as it would violate the pod's disruption budget. {why}"),
+            )
+        };
+        let generation = pdb
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        let observed = pdb
+            .pointer("/status/observedGeneration")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        if observed < generation {
+            return Err(too_many(format!(
+                "The disruption budget {pdb_name} is still being processed by the server."
+            )));
         }
         let allowed = pdb
             .pointer("/status/disruptionsAllowed")
             .and_then(Value::as_i64)
             .unwrap_or(0);
         if allowed <= 0 {
-            let pdb_name = pdb
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            return Err(ApiError::new(429, "TooManyRequests", format!(
-                "Cannot evict pod as it would violate the pod's disruption budget. The disruption budget {pdb_name} needs {} healthy pods and has {} currently",
-                pdb.pointer("/status/desiredHealthy").and_then(Value::as_i64).unwrap_or(0),
-                pdb.pointer("/status/currentHealthy").and_then(Value::as_i64).unwrap_or(0),
-            )));
+            let desired = pdb
+                .pointer("/status/desiredHealthy")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            let current = pdb
+                .pointer("/status/currentHealthy")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            return Err(too_many(format!("The disruption budget {pdb_name} needs {desired} healthy pods and has {current} currently")));
+        }
+        let status = &mut pdb["status"];
+        status["disruptionsAllowed"] = json!(allowed - 1);
+        if !status["disruptedPods"].is_object() {
+            status["disruptedPods"] = json!({});
+        }
+        status["disruptedPods"][pod_name] = json!(crate::meta::now());
+        let key = registry::key(pdbs, ns, &pdb_name);
+        match ctx
+            .api
+            .registry
+            .store
+            .update(&key, registry::encode(pdbs, &pdb), rev)
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(skiff_store::Error::Conflict { .. } | skiff_store::Error::NotFound) => continue,
+            Err(e) => return Err(e.into()),
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]

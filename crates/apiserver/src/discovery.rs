@@ -57,10 +57,12 @@ fn subresource_kind(
 }
 
 fn verbs(rt: &ResourceType) -> &'static [&'static str] {
-    if rt.kind == "Binding" {
-        &["create"]
-    } else {
-        rt.verbs()
+    match (rt.group, rt.kind) {
+        (_, "Binding") => &["create"],
+        ("", "Namespace") => &[
+            "create", "delete", "get", "list", "patch", "update", "watch",
+        ],
+        _ => rt.verbs(),
     }
 }
 

@@ -165,6 +165,20 @@ impl ApiError {
         Self::new(504, "Timeout", message)
     }
 
+    /// 504 Timeout for a resourceVersion the store has not reached, with the cause clients retry on.
+    pub fn too_large_resource_version(want: i64, current: i64) -> Self {
+        let mut e = Self::new(
+            504,
+            "Timeout",
+            format!("Too large resource version: {want}, current: {current}"),
+        );
+        e.details = Some(json!({
+            "causes": [{ "reason": "ResourceVersionTooLarge", "message": "Too large resource version" }],
+            "retryAfterSeconds": 1,
+        }));
+        e
+    }
+
     /// 422 Invalid with one cause per field error.
     pub fn invalid(rt: &ResourceType, name: &str, errors: &[FieldError]) -> Self {
         let causes: Vec<Value> = errors

@@ -124,6 +124,16 @@ async fn resource(ctx: Ctx, method: Method, body: Bytes) -> ApiResult<Response> 
     if t.rt.kind == "Binding" && (method != Method::POST || name.is_some()) {
         return Err(ApiError::method_not_allowed(""));
     }
+    // collections of namespaced kinds take writes only inside a namespace; namespaces are
+    // deleted one by one
+    let all_namespaces = t.rt.namespaced && t.namespace.is_none();
+    let namespace_collection = t.rt.kind == "Namespace" && t.rt.group.is_empty() && name.is_none();
+    if name.is_none()
+        && ((all_namespaces && method != Method::GET)
+            || (namespace_collection && method == Method::DELETE))
+    {
+        return Err(ApiError::method_not_allowed(""));
+    }
     match (method.as_str(), name, t.subresource) {
         ("GET", None, None) if watching => watch::watch(ctx).await,
         ("GET", None, None) => read::list(&ctx).await,

@@ -111,7 +111,11 @@ pub fn prepare_create(obj: &mut Value) -> ApiResult<()> {
             .filter(|g| !g.is_empty())
         {
             let mut base = prefix.to_string();
-            base.truncate(63 - 5);
+            let mut cut = base.len().min(63 - 5);
+            while !base.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            base.truncate(cut);
             let generated = format!("{base}{}", random_suffix());
             meta.insert("name".into(), json!(generated));
         }
@@ -149,80 +153,6 @@ pub fn keep_system_fields(new: &mut Value, old: &Value) -> ApiResult<()> {
         }
     }
     Ok(())
-}
-
-/// Records a write by `manager` in `metadata.managedFields`.
-pub fn record_manager(
-    obj: &mut Value,
-    old: Option<&Value>,
-    manager: &str,
-    operation: &str,
-    api_version: &str,
-) {
-    let fields = field_set(obj);
-    let Ok(meta) = metadata_mut(obj) else { return };
-    let sent = meta
-        .get("managedFields")
-        .and_then(Value::as_array)
-        .filter(|a| !a.is_empty())
-        .cloned();
-    let mut entries = match (sent, old) {
-        (Some(s), _) => s,
-        (None, Some(o)) => o
-            .pointer("/metadata/managedFields")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default(),
-        (None, None) => Vec::new(),
-    };
-    entries.retain(|e| {
-        !(e.get("manager").and_then(Value::as_str) == Some(manager)
-            && e.get("operation").and_then(Value::as_str) == Some(operation))
-    });
-    entries.push(json!({
-        "manager": manager,
-        "operation": operation,
-        "apiVersion": api_version,
-        "time": now(),
-        "fieldsType": "FieldsV1",
-        "fieldsV1": fields,
-    }));
-    meta.insert("managedFields".into(), Value::Array(entries));
-}
-
-/// The set of fields an object sets, in FieldsV1 form (lists are recorded whole).
-fn field_set(obj: &Value) -> Value {
-    fn walk(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => {
-                Value::Object(m.iter().map(|(k, v)| (format!("f:{k}"), walk(v))).collect())
-            }
-            _ => json!({}),
-        }
-    }
-    let mut out = Map::new();
-    if let Value::Object(m) = obj {
-        for (k, v) in m {
-            match k.as_str() {
-                "apiVersion" | "kind" | "status" => {}
-                "metadata" => {
-                    let mut mm = Map::new();
-                    for f in ["labels", "annotations", "finalizers", "ownerReferences"] {
-                        if let Some(x) = v.get(f) {
-                            mm.insert(format!("f:{f}"), walk(x));
-                        }
-                    }
-                    if !mm.is_empty() {
-                        out.insert("f:metadata".into(), Value::Object(mm));
-                    }
-                }
-                _ => {
-                    out.insert(format!("f:{k}"), walk(v));
-                }
-            }
-        }
-    }
-    Value::Object(out)
 }
 
 /// The field manager for a write: the `fieldManager` parameter, else the user agent's program.

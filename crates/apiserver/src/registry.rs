@@ -183,3 +183,50 @@ impl Item {
             .map_err(|e| ApiError::internal(format!("decoding a stored object: {e}")))
     }
 }
+
+/// Outcome of a compare-and-swap write.
+pub enum Cas<T> {
+    /// The write landed.
+    Done(T),
+    /// The object changed since it was read; read it again and retry.
+    Conflict,
+}
+
+impl Registry {
+    /// Replaces an object if it is still at `rev`.
+    pub async fn update_at(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        name: &str,
+        obj: &Value,
+        rev: Revision,
+    ) -> ApiResult<Cas<Value>> {
+        match self
+            .store
+            .update(&key(rt, ns, name), encode(rt, obj), rev)
+            .await
+        {
+            Ok(kv) => Ok(Cas::Done(decode(rt, &kv)?)),
+            Err(skiff_store::Error::Conflict { .. }) => Ok(Cas::Conflict),
+            Err(skiff_store::Error::NotFound) => Err(ApiError::not_found(rt, name)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deletes an object if it is still at `rev`; returns its last state.
+    pub async fn delete_at(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        name: &str,
+        rev: Revision,
+    ) -> ApiResult<Cas<Value>> {
+        match self.store.delete(&key(rt, ns, name), Some(rev)).await {
+            Ok(kv) => Ok(Cas::Done(decode(rt, &kv)?)),
+            Err(skiff_store::Error::Conflict { .. }) => Ok(Cas::Conflict),
+            Err(skiff_store::Error::NotFound) => Err(ApiError::not_found(rt, name)),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

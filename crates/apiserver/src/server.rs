@@ -72,6 +72,9 @@ pub fn tls_config(
     Ok(Arc::new(cfg))
 }
 
+/// How long a client may take to complete the TLS handshake.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Accepts connections until the listener fails; each connection is served on its own task.
 pub async fn serve(
     listener: TcpListener,
@@ -92,10 +95,15 @@ pub async fn serve(
         let acceptor = acceptor.clone();
         let api = api.clone();
         tokio::spawn(async move {
-            let tls = match acceptor.accept(tcp).await {
-                Ok(t) => t,
-                Err(e) => {
+            let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp));
+            let tls = match handshake.await {
+                Ok(Ok(t)) => t,
+                Ok(Err(e)) => {
                     tracing::debug!("TLS handshake: {e}");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!("TLS handshake timed out");
                     return;
                 }
             };
@@ -116,7 +124,11 @@ pub async fn serve(
                     }
                 },
             );
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HANDSHAKE_TIMEOUT);
             if let Err(e) = builder
                 .serve_connection_with_upgrades(TokioIo::new(tls), service)
                 .await

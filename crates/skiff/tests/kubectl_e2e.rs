@@ -598,3 +598,80 @@ fn restart_keeps_every_object() {
         "credentials survive a restart"
     );
 }
+
+#[test]
+fn server_side_apply_prunes_conflicts_and_forces() {
+    let c = Cluster::start();
+    c.ok(&["create", "namespace", "shop"]);
+    let out = c.ok_stdin(&["apply", "--server-side", "-f", "-"], APP);
+    assert!(
+        out.contains("deployment.apps/web serverside-applied"),
+        "{out}"
+    );
+    // re-applying without a field removes it
+    let without_env = APP.replace(
+        "        env:\n        - name: MODE\n          value: blue\n",
+        "",
+    );
+    c.ok_stdin(&["apply", "--server-side", "-f", "-"], &without_env);
+    let env = c.ok(&[
+        "get",
+        "deploy",
+        "web",
+        "-n",
+        "shop",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].env}",
+    ]);
+    assert_eq!(
+        env, "",
+        "env was dropped with the field the applier stopped managing"
+    );
+    // a field another manager changed conflicts, unless forced
+    c.ok(&["scale", "deploy", "web", "-n", "shop", "--replicas=4"]);
+    let three = without_env.replace("replicas: 2", "replicas: 3");
+    let err = c.fails(&["apply", "--server-side", "-f", "-"], Some(&three));
+    assert!(
+        err.contains("Apply failed with 1 conflict") && err.contains(".spec.replicas"),
+        "{err}"
+    );
+    assert_eq!(
+        c.ok(&[
+            "get",
+            "deploy",
+            "web",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.spec.replicas}"
+        ]),
+        "4"
+    );
+    c.ok_stdin(
+        &["apply", "--server-side", "--force-conflicts", "-f", "-"],
+        &three,
+    );
+    assert_eq!(
+        c.ok(&[
+            "get",
+            "deploy",
+            "web",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.spec.replicas}"
+        ]),
+        "3"
+    );
+    let managers = c.ok(&[
+        "get",
+        "deploy",
+        "web",
+        "-n",
+        "shop",
+        "--show-managed-fields",
+        "-o",
+        "jsonpath={.metadata.managedFields[*].operation}",
+    ]);
+    assert!(managers.contains("Apply"), "{managers}");
+}

@@ -5,7 +5,7 @@ use super::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::meta;
 use crate::negotiate::json_response;
-use crate::registry::{self, encode};
+use crate::registry::Cas;
 use axum::response::Response;
 use serde_json::{json, Value};
 use skiff_api::ResourceType;
@@ -132,26 +132,17 @@ pub async fn delete_one(ctx: &Ctx, name: &str, opts: &DeleteOptions) -> ApiResul
             if !changed || opts.dry_run {
                 return Ok((obj, false));
             }
-            let key = registry::key(rt, ns, name);
-            match reg.store.update(&key, encode(rt, &obj), rev).await {
-                Ok(kv) => return Ok((registry::decode(rt, &kv)?, false)),
-                Err(skiff_store::Error::Conflict { .. }) => continue,
-                Err(skiff_store::Error::NotFound) => return Err(ApiError::not_found(rt, name)),
-                Err(e) => return Err(e.into()),
+            match reg.update_at(rt, ns, name, &obj, rev).await? {
+                Cas::Done(obj) => return Ok((obj, false)),
+                Cas::Conflict => continue,
             }
         }
         if opts.dry_run {
             return Ok((obj, true));
         }
-        match reg
-            .store
-            .delete(&registry::key(rt, ns, name), Some(rev))
-            .await
-        {
-            Ok(kv) => return Ok((registry::decode(rt, &kv)?, true)),
-            Err(skiff_store::Error::Conflict { .. }) => continue,
-            Err(skiff_store::Error::NotFound) => return Err(ApiError::not_found(rt, name)),
-            Err(e) => return Err(e.into()),
+        match reg.delete_at(rt, ns, name, rev).await? {
+            Cas::Done(obj) => return Ok((obj, true)),
+            Cas::Conflict => continue,
         }
     }
 }

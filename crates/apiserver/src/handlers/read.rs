@@ -111,6 +111,11 @@ pub async fn list_page(ctx: &Ctx, filter: &Filter) -> ApiResult<Page> {
         .map(|l| l as usize);
     let store = &ctx.api.registry.store;
     let (mut revision, mut start_after) = match ctx.query.get("continue") {
+        Some(_) if ctx.query.get("resourceVersion").is_some_and(|v| v != "0") => {
+            return Err(ApiError::bad_request(
+                "specifying resource version is not allowed when using continue",
+            ));
+        }
         Some(token) => {
             let (rev, start) = decode_continue(token, &prefix)?;
             (Some(rev), Some(start))
@@ -180,9 +185,7 @@ async fn resolve_list_revision(ctx: &Ctx) -> ApiResult<Option<Revision>> {
             let want = registry::parse_rv(rv)?;
             let current = ctx.api.registry.store.current_revision().await?;
             if want > current {
-                return Err(ApiError::timeout(format!(
-                    "Too large resource version: {want}, current: {current}"
-                )));
+                return Err(ApiError::too_large_resource_version(want, current));
             }
             Ok(None)
         }

@@ -76,17 +76,21 @@ fn error_line(err: &ApiError) -> Bytes {
 /// What one store event means to a watcher with a selector.
 fn classify(filter: &Filter, ev: &Event) -> ApiResult<Option<(&'static str, Value)>> {
     let obj = decode(filter.rt(), &ev.kv)?;
-    let was = match &ev.prev {
-        Some(p) => filter.matches(&decode(filter.rt(), p)?),
-        None => false,
+    let prev = match &ev.prev {
+        Some(p) => Some(decode(filter.rt(), p)?).filter(|p| filter.matches(p)),
+        None => None,
     };
     Ok(match ev.kind {
-        EventKind::Delete => was.then_some(("DELETED", obj)),
-        EventKind::Put => match (was, filter.matches(&obj)) {
-            (true, true) => Some(("MODIFIED", obj)),
-            (false, true) => Some(("ADDED", obj)),
-            (true, false) => Some(("DELETED", obj)),
-            (false, false) => None,
+        EventKind::Delete => prev.is_some().then_some(("DELETED", obj)),
+        EventKind::Put => match (prev, filter.matches(&obj)) {
+            (Some(_), true) => Some(("MODIFIED", obj)),
+            (None, true) => Some(("ADDED", obj)),
+            // the object left the selection: send the last state that matched, at this revision
+            (Some(mut last), false) => {
+                registry::set_resource_version(&mut last, ev.kv.mod_revision);
+                Some(("DELETED", last))
+            }
+            (None, false) => None,
         },
     })
 }
@@ -146,7 +150,7 @@ pub async fn watch(ctx: Ctx) -> ApiResult<Response> {
     } else {
         match rv {
             Some(v) => registry::parse_rv(v)?,
-            None => 0,
+            None => ctx.api.registry.store.current_revision().await?,
         }
     };
     let prefix = registry::prefix(ctx.target.rt, ctx.target.namespace.as_deref());

@@ -5,13 +5,12 @@ use crate::admission;
 use crate::error::{ApiError, ApiResult};
 use crate::meta;
 use crate::negotiate::{self, json_response};
-use crate::registry::{self, encode, resource_version};
+use crate::registry::{self, resource_version, Cas};
 use crate::request::FieldValidation;
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use serde_json::Value;
-use skiff_api::{schema, strategic, strategy, ResourceType};
-use skiff_store::Revision;
+use skiff_api::{apply, schema, strategic, strategy, ResourceType};
 
 /// Which part of an object an update writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,14 +23,16 @@ pub enum Part {
     Unchecked,
 }
 
-/// Checks a body for unknown and duplicate fields under the request's `fieldValidation`.
+/// Drops fields the schema does not know and applies the request's `fieldValidation`:
+/// Strict rejects unknown or duplicate fields, Warn reports them, Ignore says nothing.
 pub fn check_fields(
     ctx: &Ctx,
     rt: &ResourceType,
-    obj: &Value,
+    obj: &mut Value,
     raw: Option<&[u8]>,
 ) -> ApiResult<Vec<String>> {
     let mode = FieldValidation::from_query(&ctx.query)?;
+    let unknown = schema::prune_unknown_fields(rt, obj);
     if mode == FieldValidation::Ignore {
         return Ok(Vec::new());
     }
@@ -39,20 +40,13 @@ pub fn check_fields(
         .filter(|b| b.first() == Some(&b'{'))
         .map(crate::duplicates::duplicate_fields)
         .unwrap_or_default();
-    let mut msgs: Vec<String> = duplicates
+    let msgs: Vec<String> = duplicates
         .iter()
         .map(|f| format!("duplicate field {f:?}"))
+        .chain(unknown.iter().map(|f| format!("unknown field {f:?}")))
         .collect();
-    msgs.extend(
-        schema::unknown_fields(rt, obj)
-            .iter()
-            .map(|f| format!("unknown field {f:?}")),
-    );
-    if msgs.is_empty() {
-        return Ok(Vec::new());
-    }
     match mode {
-        FieldValidation::Strict => Err(ApiError::bad_request(format!(
+        FieldValidation::Strict if !msgs.is_empty() => Err(ApiError::bad_request(format!(
             "strict decoding error: {}",
             msgs.join(", ")
         ))),
@@ -86,20 +80,20 @@ pub async fn create(ctx: &Ctx, body: Value, raw: &[u8]) -> ApiResult<Response> {
     let dry_run = ctx.query.dry_run()?;
     let mut obj = body;
     meta::check_type(rt, &mut obj)?;
-    let warnings = check_fields(ctx, rt, &obj, Some(raw))?;
+    let warnings = check_fields(ctx, rt, &mut obj, Some(raw))?;
     meta::check_namespace(rt, &mut obj, ctx.target.namespace.as_deref())?;
     meta::prepare_create(&mut obj)?;
-    let obj = create_prepared(ctx, obj, dry_run, &manager(ctx), "Update").await?;
+    let obj = create_prepared(ctx, obj, dry_run, Some(&manager(ctx))).await?;
     Ok(with_warnings(json_response(201, &obj), &warnings))
 }
 
 /// Defaults, validates, admits and stores a new object whose metadata is prepared.
+/// `manager` records the creator's fields; None when server-side apply already recorded them.
 pub async fn create_prepared(
     ctx: &Ctx,
     mut obj: Value,
     dry_run: bool,
-    manager: &str,
-    operation: &str,
+    manager: Option<&str>,
 ) -> ApiResult<Value> {
     let rt = ctx.target.rt;
     let ns = ctx.target.namespace.as_deref();
@@ -110,7 +104,9 @@ pub async fn create_prepared(
     if !errs.is_empty() {
         return Err(ApiError::invalid(rt, meta::name(&obj), &errs));
     }
-    meta::record_manager(&mut obj, None, manager, operation, &rt.api_version());
+    if let Some(manager) = manager {
+        apply::record_update(rt, None, &mut obj, manager, &meta::now());
+    }
     let name = meta::name(&obj).to_string();
     if rt.kind == "Service" && rt.group.is_empty() {
         return admission::create_service(&ctx.api, ns, &name, obj, dry_run).await;
@@ -150,31 +146,28 @@ pub async fn update(ctx: &Ctx, name: &str, change: Change<'_>, part: Part) -> Ap
     let mut warnings = Vec::new();
     loop {
         let Some((old, old_rev)) = reg.get_opt(rt, ns, name).await? else {
-            return match change {
-                Change::Patch("application/apply-patch+yaml", body) => {
-                    let mut obj = body.clone();
-                    meta::check_type(rt, &mut obj)?;
-                    meta::check_namespace(rt, &mut obj, ns)?;
-                    meta::prepare_create(&mut obj)?;
-                    let obj = create_prepared(ctx, obj, dry_run, &manager, "Apply").await?;
-                    Ok(Updated {
-                        obj,
-                        created: true,
-                        warnings: Vec::new(),
-                    })
+            let (mut obj, applied) = match change {
+                Change::Patch(APPLY, config) => {
+                    (server_side_apply(ctx, rt, None, config, &manager)?, true)
                 }
-                Change::Replace(body) if allow_create_on_update(rt) => {
-                    let mut obj = body.clone();
-                    meta::prepare_create(&mut obj)?;
-                    let obj = create_prepared(ctx, obj, dry_run, &manager, "Update").await?;
-                    Ok(Updated {
-                        obj,
-                        created: true,
-                        warnings: Vec::new(),
-                    })
-                }
-                _ => Err(ApiError::not_found(rt, name)),
+                Change::Replace(body) if allow_create_on_update(rt) => (body.clone(), false),
+                _ => return Err(ApiError::not_found(rt, name)),
             };
+            if part != Part::Main {
+                return Err(ApiError::not_found(rt, name));
+            }
+            let warnings = check_fields(ctx, rt, &mut obj, None)?;
+            meta::check_type(rt, &mut obj)?;
+            meta::check_namespace(rt, &mut obj, ns)?;
+            check_url_name(&obj, name)?;
+            meta::prepare_create(&mut obj)?;
+            let recorder = (!applied).then_some(manager.as_str());
+            let obj = create_prepared(ctx, obj, dry_run, recorder).await?;
+            return Ok(Updated {
+                obj,
+                created: true,
+                warnings,
+            });
         };
         let (mut new, precondition) = match change {
             Change::Replace(body) => {
@@ -190,8 +183,11 @@ pub async fn update(ctx: &Ctx, name: &str, change: Change<'_>, part: Part) -> Ap
                 (new, pre)
             }
             Change::Patch(kind, patch) => {
-                let new = apply_patch(rt, kind, &old, patch)?;
-                warnings = check_fields(ctx, rt, &new, None)?;
+                let mut new = match kind {
+                    APPLY => server_side_apply(ctx, rt, Some(&old), patch, &manager)?,
+                    _ => apply_patch(rt, kind, &old, patch)?,
+                };
+                warnings = check_fields(ctx, rt, &mut new, None)?;
                 let pre = resource_version(&new)?.filter(|r| *r != old_rev);
                 (new, pre)
             }
@@ -202,12 +198,7 @@ pub async fn update(ctx: &Ctx, name: &str, change: Change<'_>, part: Part) -> Ap
             }
         }
         meta::check_type(rt, &mut new)?;
-        if meta::name(&new) != name {
-            return Err(ApiError::bad_request(format!(
-                "the name of the object ({}) does not match the name on the URL ({name})",
-                meta::name(&new)
-            )));
-        }
+        check_url_name(&new, name)?;
         meta::keep_system_fields(&mut new, &old)?;
         match part {
             Part::Main => {
@@ -217,25 +208,30 @@ pub async fn update(ctx: &Ctx, name: &str, change: Change<'_>, part: Part) -> Ap
             Part::Status => strategy::prepare_for_status_update(rt, &mut new, &old),
             Part::Unchecked => {}
         }
+        let mut _allocation = None;
         if part != Part::Unchecked {
-            admission::mutate_update(&ctx.api, rt, &mut new, &old).await?;
+            _allocation = admission::mutate_update(&ctx.api, rt, &mut new, &old).await?;
             let errs = strategy::validate_update(rt, &new, &old);
             if !errs.is_empty() {
                 return Err(ApiError::invalid(rt, name, &errs));
             }
         }
         registry::set_resource_version(&mut new, old_rev);
-        if same_object(&new, &old) {
+        let now = meta::now();
+        match (&change, part) {
+            (Change::Patch(APPLY, _), _) => {}
+            (_, Part::Status) => {
+                apply::record_subresource_update(rt, "status", Some(&old), &mut new, &manager, &now)
+            }
+            _ => apply::record_update(rt, Some(&old), &mut new, &manager, &now),
+        }
+        if new == old {
             return Ok(Updated {
                 obj: old,
                 created: false,
                 warnings,
             });
         }
-        let operation = matches!(change, Change::Patch("application/apply-patch+yaml", _))
-            .then_some("Apply")
-            .unwrap_or("Update");
-        meta::record_manager(&mut new, Some(&old), &manager, operation, &rt.api_version());
         admission::validate_update(&ctx.api, rt, &new, &old).await?;
         if dry_run {
             return Ok(Updated {
@@ -244,64 +240,34 @@ pub async fn update(ctx: &Ctx, name: &str, change: Change<'_>, part: Part) -> Ap
                 warnings,
             });
         }
-        if finalized(&new) {
-            return match reg
-                .store
-                .delete(&registry::key(rt, ns, name), Some(old_rev))
-                .await
-            {
-                Ok(kv) => Ok(Updated {
-                    obj: registry::decode(rt, &kv)?,
-                    created: false,
-                    warnings,
-                }),
-                Err(skiff_store::Error::Conflict { .. }) => continue,
-                Err(skiff_store::Error::NotFound) => Err(ApiError::not_found(rt, name)),
-                Err(e) => Err(e.into()),
-            };
-        }
-        match write(ctx, rt, name, &new, old_rev).await {
-            Ok(obj) => {
+        let written = if finalized(&new) {
+            reg.delete_at(rt, ns, name, old_rev).await?
+        } else {
+            reg.update_at(rt, ns, name, &new, old_rev).await?
+        };
+        match written {
+            Cas::Done(obj) => {
                 return Ok(Updated {
                     obj,
                     created: false,
                     warnings,
                 })
             }
-            Err(WriteError::Conflict) if precondition.is_some() => {
-                return Err(ApiError::conflict(rt, name))
-            }
-            Err(WriteError::Conflict) => continue,
-            Err(WriteError::Api(e)) => return Err(e),
+            Cas::Conflict if precondition.is_some() => return Err(ApiError::conflict(rt, name)),
+            Cas::Conflict => continue,
         }
     }
 }
 
-enum WriteError {
-    Conflict,
-    Api(ApiError),
-}
-
-async fn write(
-    ctx: &Ctx,
-    rt: &ResourceType,
-    name: &str,
-    obj: &Value,
-    rev: Revision,
-) -> Result<Value, WriteError> {
-    let key = registry::key(rt, ctx.target.namespace.as_deref(), name);
-    match ctx
-        .api
-        .registry
-        .store
-        .update(&key, encode(rt, obj), rev)
-        .await
-    {
-        Ok(kv) => registry::decode(rt, &kv).map_err(WriteError::Api),
-        Err(skiff_store::Error::Conflict { .. }) => Err(WriteError::Conflict),
-        Err(skiff_store::Error::NotFound) => Err(WriteError::Api(ApiError::not_found(rt, name))),
-        Err(e) => Err(WriteError::Api(e.into())),
+/// 400 unless the body names the object the URL names.
+fn check_url_name(obj: &Value, name: &str) -> ApiResult<()> {
+    if meta::name(obj) == name {
+        return Ok(());
     }
+    Err(ApiError::bad_request(format!(
+        "the name of the object ({}) does not match the name on the URL ({name})",
+        meta::name(obj)
+    )))
 }
 
 /// Whether an object being deleted has lost its last finalizer.
@@ -311,23 +277,37 @@ fn finalized(obj: &Value) -> bool {
         && !super::delete::has_finalizers(obj)
 }
 
-/// Whether an update changes nothing but bookkeeping.
-fn same_object(new: &Value, old: &Value) -> bool {
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-            m.remove("managedFields");
-            m.remove("resourceVersion");
-        }
-        v
-    };
-    strip(new) == strip(old)
-}
-
 /// Kinds whose PUT creates a missing object, as upstream allows.
 fn allow_create_on_update(rt: &ResourceType) -> bool {
     rt.group.is_empty() && matches!(rt.kind, "Endpoints" | "Event" | "LimitRange")
         || matches!(rt.kind, "Lease" | "EndpointSlice")
+}
+
+/// The media type of a server-side apply patch.
+pub const APPLY: &str = "application/apply-patch+yaml";
+
+/// Merges an applied configuration into the live object (or none), tracking field owners.
+fn server_side_apply(
+    ctx: &Ctx,
+    rt: &ResourceType,
+    live: Option<&Value>,
+    config: &Value,
+    manager: &str,
+) -> ApiResult<Value> {
+    let force = ctx.query.flag("force");
+    apply::apply(rt, live, config, manager, force, &meta::now()).map_err(|e| match e {
+        apply::ApplyError::Conflicts(c) => {
+            let mut err = ApiError::new(409, "Conflict", c.message());
+            let mut details = serde_json::json!({ "name": meta::name(config), "kind": rt.plural, "causes": c.causes() });
+            if !rt.group.is_empty() {
+                details["group"] = serde_json::json!(rt.group);
+            }
+            err.details = Some(details);
+            err
+        }
+        apply::ApplyError::Invalid { .. } => ApiError::new(422, "Invalid", e.to_string()),
+        other => ApiError::bad_request(other.to_string()),
+    })
 }
 
 /// Applies a patch of the given media type to an object.
@@ -356,10 +336,8 @@ pub fn apply_patch(
             json_patch::merge(&mut doc, patch);
             Ok(doc)
         }
-        "application/strategic-merge-patch+json" | "application/apply-patch+yaml" => {
-            strategic::apply(rt, old, patch)
-                .map_err(|e| ApiError::new(422, "Invalid", e.to_string()))
-        }
+        "application/strategic-merge-patch+json" => strategic::apply(rt, old, patch)
+            .map_err(|e| ApiError::new(422, "Invalid", e.to_string())),
         other => Err(ApiError::unsupported_media_type(other)),
     }
 }
@@ -396,11 +374,11 @@ pub fn decode_patch(content_type: &str, body: &[u8]) -> ApiResult<Value> {
 pub async fn replace(
     ctx: &Ctx,
     name: &str,
-    body: Value,
+    mut body: Value,
     raw: &[u8],
     part: Part,
 ) -> ApiResult<Response> {
-    let warnings = check_fields(ctx, ctx.target.rt, &body, Some(raw))?;
+    let warnings = check_fields(ctx, ctx.target.rt, &mut body, Some(raw))?;
     let up = update(ctx, name, Change::Replace(&body), part).await?;
     Ok(with_warnings(
         json_response(if up.created { 201 } else { 200 }, &up.obj),
