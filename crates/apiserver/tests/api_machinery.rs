@@ -813,3 +813,155 @@ async fn events_are_one_collection_in_both_apis() {
         .await;
     assert_eq!(all["items"].as_array().unwrap().len(), 1, "{all}");
 }
+
+#[tokio::test]
+async fn concurrent_binds_of_one_pod_assign_it_once() {
+    let s = server().await;
+    let pods = "/api/v1/namespaces/default/pods";
+    for i in 0..5 {
+        let name = format!("race-{i}");
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}});
+        assert_eq!(s.post(pods, pod).await.0, 201);
+        let bind = |node: &str| json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": name}, "target": {"kind": "Node", "name": node}});
+        let path = format!("{pods}/{name}/binding");
+        let (a, b) = tokio::join!(s.post(&path, bind("n1")), s.post(&path, bind("n2")));
+        let mut codes = [a.0, b.0];
+        codes.sort();
+        assert_eq!(codes, [201, 409], "exactly one bind wins: {a:?} {b:?}");
+    }
+    let (code, st) = s.post(&format!("{pods}/race-0/binding"), json!({"metadata": {"name": "race-0", "annotations": "x"}, "target": {"name": "Bad Name!"}})).await;
+    assert_eq!(code, 422, "{st}");
+}
+
+#[tokio::test]
+async fn evictions_spend_the_disruption_budget() {
+    let s = server().await;
+    let pods = "/api/v1/namespaces/default/pods";
+    for name in ["a", "b"] {
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": "x"}}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}});
+        s.post(pods, pod).await;
+        s.patch(
+            &format!("{pods}/{name}/status"),
+            "application/merge-patch+json",
+            json!({"status": {"phase": "Running"}}),
+        )
+        .await;
+    }
+    let pdbs = "/apis/policy/v1/namespaces/default/poddisruptionbudgets";
+    let (code, pdb) = s.post(pdbs, json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "p"}, "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "x"}}}})).await;
+    assert_eq!(code, 201, "{pdb}");
+    let status = json!({"status": {"observedGeneration": 1, "disruptionsAllowed": 1, "currentHealthy": 2, "desiredHealthy": 1, "expectedPods": 2}});
+    assert_eq!(
+        s.patch(
+            &format!("{pdbs}/p/status"),
+            "application/merge-patch+json",
+            status
+        )
+        .await
+        .0,
+        200
+    );
+    let evict = |name: &str| json!({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name}});
+    let (code, st) = s.post(&format!("{pods}/a/eviction"), evict("a")).await;
+    assert_eq!(code, 201, "{st}");
+    let (code, st) = s.post(&format!("{pods}/b/eviction"), evict("b")).await;
+    assert_eq!(
+        (code, st["reason"].as_str()),
+        (429, Some("TooManyRequests")),
+        "{st}"
+    );
+    let (_, pdb) = s.get(&format!("{pdbs}/p")).await;
+    assert_eq!(pdb["status"]["disruptionsAllowed"], 0);
+    assert!(pdb["status"]["disruptedPods"]["a"].is_string(), "{pdb}");
+    assert_eq!(s.get(&format!("{pods}/b")).await.0, 200);
+}
+
+#[tokio::test]
+async fn hostile_input_gets_statuses_not_crashes() {
+    let s = server().await;
+    let (code, st) = s.post(CMS, json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": format!("a{}", "é".repeat(40))}})).await;
+    assert!(code == 201 || code == 422, "{code} {st}");
+    let svcs = "/api/v1/namespaces/default/services";
+    let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "np"}, "spec": {"type": "NodePort", "ports": [{"port": 80}]}});
+    assert_eq!(s.post(svcs, svc).await.0, 201);
+    let (code, st) = s
+        .patch(
+            &format!("{svcs}/np"),
+            "application/merge-patch+json",
+            json!({"spec": {"ports": [5]}}),
+        )
+        .await;
+    assert_eq!(code, 422, "{st}");
+    let (code, st) = s
+        .patch(
+            &format!("{svcs}/np"),
+            "application/merge-patch+json",
+            json!({"spec": {"ports": [{"port": 80, "nodePort": 80}]}}),
+        )
+        .await;
+    assert_eq!(code, 422, "{st}");
+    assert!(
+        st["message"]
+            .as_str()
+            .unwrap()
+            .contains("not in the valid range"),
+        "{st}"
+    );
+    // an unknown field is dropped (Warn), so a later strict apply of the object still works
+    let (code, cm) = s
+        .post(
+            CMS,
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fv"}, "foo": 1}),
+        )
+        .await;
+    assert_eq!(code, 201);
+    assert!(cm.get("foo").is_none(), "{cm}");
+    let (code, st) = s
+        .patch(
+            &format!("{CMS}/fv?fieldValidation=Strict"),
+            "application/merge-patch+json",
+            json!({"data": {"a": "b"}}),
+        )
+        .await;
+    assert_eq!(code, 200, "{st}");
+    // collection writes need a namespace; namespaces are not deleted in bulk
+    assert_eq!(s.delete("/api/v1/configmaps").await.0, 405);
+    assert_eq!(s.delete("/api/v1/namespaces").await.0, 405);
+    let (_, list) = s.get("/api/v1/namespaces/kube-system/configmaps").await;
+    assert!(list["items"].is_array());
+    // a PUT that would create an object under another name or namespace is refused
+    let lease = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "other", "namespace": "kube-system"}});
+    let (code, st) = s
+        .put(
+            "/apis/coordination.k8s.io/v1/namespaces/default/leases/l1",
+            lease,
+        )
+        .await;
+    assert_eq!(code, 400, "{st}");
+}
+
+#[tokio::test]
+async fn objects_leaving_a_watched_selection_are_deleted_with_their_last_matching_state() {
+    let s = server().await;
+    let (_, a) = s.post(CMS, cm("a", json!({"sel": "yes"}))).await;
+    let url = s.url(&format!(
+        "{CMS}?watch=1&labelSelector=sel%3Dyes&resourceVersion={}",
+        rv(&a)
+    ));
+    let mut stream = s.http.get(url).send().await.unwrap().bytes_stream();
+    let mut buf = Vec::new();
+    let (_, changed) = s
+        .patch(
+            &format!("{CMS}/a"),
+            "application/merge-patch+json",
+            json!({"metadata": {"labels": {"sel": null}}}),
+        )
+        .await;
+    let ev = next_event(&mut stream, &mut buf).await;
+    assert_eq!(ev["type"], "DELETED");
+    assert_eq!(ev["object"]["metadata"]["labels"]["sel"], "yes");
+    assert_eq!(
+        ev["object"]["metadata"]["resourceVersion"],
+        changed["metadata"]["resourceVersion"]
+    );
+}
