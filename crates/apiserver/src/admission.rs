@@ -2,6 +2,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::Ctx;
+use crate::namespace_cache::Phase;
 use crate::registry;
 use crate::Api;
 use serde_json::{json, Value};
@@ -31,15 +32,27 @@ pub async fn namespace_lifecycle(
     let Some(ns) = ns.filter(|_| rt.namespaced) else {
         return Ok(());
     };
-    match api.registry.get_opt(namespaces(), None, ns).await? {
+    // the cache answers for known namespaces; a miss may be a namespace created a moment ago
+    let phase = match api.namespaces.get(ns) {
+        Some(p) => Some(p),
+        None => api
+            .registry
+            .get_opt(namespaces(), None, ns)
+            .await?
+            .map(
+                |(obj, _)| match obj.pointer("/metadata/deletionTimestamp") {
+                    Some(t) if !t.is_null() => Phase::Terminating,
+                    _ => Phase::Active,
+                },
+            ),
+    };
+    match phase {
         None => Err(ApiError::namespace_not_found(ns)),
-        Some((obj, _)) if obj.pointer("/metadata/deletionTimestamp").is_some_and(|v| !v.is_null()) => {
-            Err(ApiError::forbidden(format!(
-                "{} {name:?} is forbidden: unable to create new content in namespace {ns} because it is being terminated",
-                rt.group_resource()
-            )))
-        }
-        Some(_) => Ok(()),
+        Some(Phase::Terminating) => Err(ApiError::forbidden(format!(
+            "{} {name:?} is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+            rt.group_resource()
+        ))),
+        Some(Phase::Active) => Ok(()),
     }
 }
 
@@ -311,7 +324,7 @@ pub async fn create_service(
     if dry_run {
         return Ok(svc);
     }
-    api.registry.create(rt, ns, name, &svc).await
+    api.registry.create(rt, ns, name, svc).await
 }
 
 /// Spends one disruption of the pod's PodDisruptionBudget, or refuses the eviction (429).

@@ -23,7 +23,7 @@ pub async fn ensure_defaults(reg: &Registry) -> ApiResult<()> {
         crate::meta::prepare_create(&mut obj)?;
         strategy::default(ns_rt, &mut obj);
         strategy::prepare_for_create(ns_rt, &mut obj);
-        match reg.create(ns_rt, None, name, &obj).await {
+        match reg.create(ns_rt, None, name, obj).await {
             Ok(_) => {}
             Err(e) if e.code == 409 => {}
             Err(e) => return Err(e),
@@ -48,10 +48,7 @@ pub async fn ensure_defaults(reg: &Registry) -> ApiResult<()> {
         crate::meta::prepare_create(&mut svc)?;
         strategy::default(svc_rt, &mut svc);
         strategy::prepare_for_create(svc_rt, &mut svc);
-        match reg
-            .create(svc_rt, Some("default"), "kubernetes", &svc)
-            .await
-        {
+        match reg.create(svc_rt, Some("default"), "kubernetes", svc).await {
             Ok(_) => {}
             Err(e) if e.code == 409 => {}
             Err(e) => return Err(e),

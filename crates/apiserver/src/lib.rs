@@ -8,6 +8,7 @@ pub mod duplicates;
 pub mod error;
 pub mod handlers;
 pub mod meta;
+pub mod namespace_cache;
 pub mod namespace_finalizer;
 pub mod negotiate;
 pub mod pki;
@@ -27,6 +28,8 @@ use std::sync::Arc;
 pub struct Api {
     /// Objects in the store.
     pub registry: Registry,
+    /// Namespace phases for admission, fed by a watch.
+    pub namespaces: namespace_cache::NamespaceCache,
     /// Serializes Service IP and port allocation.
     pub service_alloc: tokio::sync::Mutex<()>,
     /// `host:port` clients reach the server at.
@@ -136,8 +139,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         &creds.serving_key_pem,
     )?;
     let registry = Registry { store };
+    let namespaces = namespace_cache::NamespaceCache::default();
+    tokio::spawn(namespaces.clone().run(registry.store.clone()));
     let api = Arc::new(Api {
         registry: registry.clone(),
+        namespaces,
         service_alloc: Default::default(),
         server_address,
         ready: AtomicBool::new(false),

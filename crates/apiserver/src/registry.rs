@@ -42,6 +42,10 @@ fn storage_resource(rt: &ResourceType) -> String {
 
 /// Serializes an object for storage: resourceVersion is the store's, not the object's.
 pub fn encode(rt: &ResourceType, obj: &Value) -> Vec<u8> {
+    let has_rv = obj.pointer("/metadata/resourceVersion").is_some();
+    if !has_rv && !convert::converts(rt) {
+        return serde_json::to_vec(obj).unwrap_or_default();
+    }
     let mut obj = convert::to_storage(rt, obj.clone());
     if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
         m.remove("resourceVersion");
@@ -117,10 +121,17 @@ impl Registry {
         rt: &ResourceType,
         ns: Option<&str>,
         name: &str,
-        obj: &Value,
+        mut obj: Value,
     ) -> ApiResult<Value> {
-        match self.store.create(&key(rt, ns, name), encode(rt, obj)).await {
-            Ok(kv) => decode(rt, &kv),
+        match self
+            .store
+            .create(&key(rt, ns, name), encode(rt, &obj))
+            .await
+        {
+            Ok(kv) => {
+                set_resource_version(&mut obj, kv.mod_revision);
+                Ok(obj)
+            }
             Err(skiff_store::Error::AlreadyExists) => Err(ApiError::already_exists(rt, name)),
             Err(e) => Err(e.into()),
         }

@@ -115,7 +115,7 @@ pub async fn create_prepared(
     if dry_run {
         return Ok(obj);
     }
-    ctx.api.registry.create(rt, ns, &name, &obj).await
+    ctx.api.registry.create(rt, ns, &name, obj).await
 }
 
 /// How an update computes the new object from the stored one.
