@@ -1,18 +1,29 @@
-//! Empties terminating namespaces, then releases their `kubernetes` finalizer.
+//! Empties terminating namespaces through the ordinary delete path, then releases their
+//! `kubernetes` finalizer (the namespace controller's job until the controllers crate has one).
 
+use crate::auth::User;
 use crate::error::ApiResult;
-use crate::registry::{self, Registry};
+use crate::handlers::delete::{delete_collection, has_finalizers, DeleteOptions};
+use crate::handlers::Ctx;
+use crate::registry::{self, Cas};
+use crate::request::{Query, Target};
+use crate::Api;
 use futures::StreamExt;
 use serde_json::Value;
-use skiff_api::catalogue::{self, RESOURCES};
+use skiff_api::catalogue::{self, ResourceType, RESOURCES};
+use skiff_api::convert;
+use std::sync::Arc;
 use std::time::Duration;
 
+fn namespaces() -> &'static ResourceType {
+    catalogue::find("", "v1", "namespaces").expect("namespaces are in the catalogue")
+}
+
 /// Runs forever: reacts to namespace changes, and re-checks every few seconds.
-pub async fn run(reg: Registry) {
-    let ns_rt = catalogue::find("", "v1", "namespaces").expect("namespaces are in the catalogue");
-    let prefix = registry::prefix(ns_rt, None);
+pub async fn run(api: Arc<Api>) {
+    let prefix = registry::prefix(namespaces(), None);
     loop {
-        let mut events = match reg.store.watch(&prefix, 0).await {
+        let mut events = match api.registry.store.watch(&prefix, 0).await {
             Ok(w) => Some(w),
             Err(e) => {
                 tracing::warn!("namespace finalizer watch: {e}");
@@ -20,7 +31,7 @@ pub async fn run(reg: Registry) {
             }
         };
         loop {
-            if let Err(e) = sweep(&reg).await {
+            if let Err(e) = sweep(&api).await {
                 tracing::warn!("namespace finalizer: {}", e.message);
             }
             let next = async {
@@ -37,82 +48,70 @@ pub async fn run(reg: Registry) {
     }
 }
 
-async fn sweep(reg: &Registry) -> ApiResult<()> {
-    let ns_rt = catalogue::find("", "v1", "namespaces").expect("namespaces are in the catalogue");
-    let list = reg
+async fn sweep(api: &Arc<Api>) -> ApiResult<()> {
+    let list = api
+        .registry
         .store
-        .list(&registry::prefix(ns_rt, None), Default::default())
+        .list(&registry::prefix(namespaces(), None), Default::default())
         .await?;
     for kv in &list.items {
-        let ns = registry::decode(ns_rt, kv)?;
+        let ns = registry::decode(namespaces(), kv)?;
         if ns
             .pointer("/metadata/deletionTimestamp")
             .is_none_or(Value::is_null)
         {
             continue;
         }
-        let name = ns
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        if empty_namespace(reg, &name).await? {
-            release(reg, &name).await?;
+        let name = crate::meta::name(&ns).to_string();
+        if empty_namespace(api, &name).await? {
+            release(api, &name).await?;
         }
     }
     Ok(())
 }
 
-/// Deletes what is left in the namespace; `true` once nothing is.
-async fn empty_namespace(reg: &Registry, ns: &str) -> ApiResult<bool> {
+/// Deletes what is left in the namespace, as a client would; `true` once nothing is.
+async fn empty_namespace(api: &Arc<Api>, ns: &str) -> ApiResult<bool> {
     let mut empty = true;
-    for rt in RESOURCES
+    let kinds = RESOURCES
         .iter()
-        .filter(|r| r.namespaced && r.kind != "Binding" && !skiff_api::convert::converts(r))
-    {
-        let list = reg
-            .store
-            .list(&registry::prefix(rt, Some(ns)), Default::default())
-            .await?;
-        for kv in &list.items {
-            empty = false;
-            let obj = registry::decode(rt, kv)?;
-            if obj
-                .pointer("/metadata/deletionTimestamp")
-                .is_some_and(|v| !v.is_null())
-            {
-                continue;
-            }
-            let has_finalizers = obj
-                .pointer("/metadata/finalizers")
-                .and_then(Value::as_array)
-                .is_some_and(|f| !f.is_empty());
-            if has_finalizers {
-                let mut o = obj.clone();
-                if let Some(m) = o.get_mut("metadata").and_then(Value::as_object_mut) {
-                    m.insert(
-                        "deletionTimestamp".into(),
-                        Value::String(crate::meta::now()),
-                    );
-                    m.insert("deletionGracePeriodSeconds".into(), Value::from(0));
-                }
-                let _ = reg
-                    .store
-                    .update(&kv.key, registry::encode(rt, &o), kv.mod_revision)
-                    .await;
-            } else {
-                let _ = reg.store.delete(&kv.key, Some(kv.mod_revision)).await;
-            }
+        .filter(|r| r.namespaced && r.kind != "Binding" && !convert::converts(r));
+    for rt in kinds {
+        let store = &api.registry.store;
+        let prefix = registry::prefix(rt, Some(ns));
+        let one = skiff_store::ListOptions {
+            limit: Some(1),
+            ..Default::default()
+        };
+        if store.list(&prefix, one).await?.items.is_empty() {
+            continue;
         }
+        empty = false;
+        let ctx = Ctx {
+            api: api.clone(),
+            target: Target {
+                rt,
+                namespace: Some(ns.to_string()),
+                name: None,
+                subresource: None,
+                watch_prefix: false,
+            },
+            query: Query::default(),
+            headers: Default::default(),
+            user: User {
+                name: "system:serviceaccount:kube-system:namespace-controller".into(),
+                groups: vec![],
+            },
+        };
+        delete_collection(&ctx, &DeleteOptions::default()).await?;
     }
     Ok(empty)
 }
 
 /// Drops `kubernetes` from spec.finalizers and deletes the namespace when nothing holds it.
-async fn release(reg: &Registry, name: &str) -> ApiResult<()> {
-    let ns_rt = catalogue::find("", "v1", "namespaces").expect("namespaces are in the catalogue");
-    let key = registry::key(ns_rt, None, name);
-    let Some((mut ns, rev)) = reg.get_opt(ns_rt, None, name).await? else {
+async fn release(api: &Api, name: &str) -> ApiResult<()> {
+    let reg = &api.registry;
+    let Some((mut ns, rev)) = reg.get_opt(namespaces(), None, name).await? else {
         return Ok(());
     };
     if let Some(f) = ns
@@ -121,13 +120,13 @@ async fn release(reg: &Registry, name: &str) -> ApiResult<()> {
     {
         f.retain(|x| x != "kubernetes");
     }
-    if crate::handlers::delete::has_finalizers(&ns) {
-        let _ = reg
-            .store
-            .update(&key, registry::encode(ns_rt, &ns), rev)
-            .await;
+    let written = if has_finalizers(&ns) {
+        reg.update_at(namespaces(), None, name, &ns, rev).await?
     } else {
-        let _ = reg.store.delete(&key, Some(rev)).await;
+        reg.delete_at(namespaces(), None, name, rev).await?
+    };
+    if let Cas::Conflict = written {
+        tracing::debug!("namespace {name} changed while finalizing; retrying on the next sweep");
     }
     Ok(())
 }

@@ -965,3 +965,68 @@ async fn objects_leaving_a_watched_selection_are_deleted_with_their_last_matchin
         changed["metadata"]["resourceVersion"]
     );
 }
+
+#[tokio::test]
+async fn terminating_namespaces_are_emptied_then_removed() {
+    let s = server().await;
+    let (code, _) = s
+        .post(
+            "/api/v1/namespaces",
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gone"}}),
+        )
+        .await;
+    assert_eq!(code, 201);
+    s.post("/api/v1/namespaces/gone/configmaps", cm("c", json!({})))
+        .await;
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}});
+    s.post("/api/v1/namespaces/gone/pods", pod).await;
+    let bind = json!({"metadata": {"name": "p"}, "target": {"kind": "Node", "name": "n1"}});
+    assert_eq!(
+        s.post("/api/v1/namespaces/gone/pods/p/binding", bind)
+            .await
+            .0,
+        201
+    );
+    let (code, ns) = s.delete("/api/v1/namespaces/gone").await;
+    assert_eq!(code, 200);
+    assert_eq!(ns["status"]["phase"], "Terminating");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (cm_code, _) = s.get("/api/v1/namespaces/gone/configmaps/c").await;
+        let (_, pod) = s.get("/api/v1/namespaces/gone/pods/p").await;
+        if cm_code == 404 && pod["metadata"]["deletionTimestamp"].is_string() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "namespace content was not deleted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (code, st) = s
+        .post("/api/v1/namespaces/gone/configmaps", cm("late", json!({})))
+        .await;
+    assert_eq!(code, 403, "{st}");
+    assert_eq!(
+        s.get("/api/v1/namespaces/gone").await.0,
+        200,
+        "a terminating pod holds the namespace"
+    );
+    s.send(
+        reqwest::Method::DELETE,
+        "/api/v1/namespaces/gone/pods/p?gracePeriodSeconds=0",
+        "",
+        None,
+    )
+    .await;
+    loop {
+        if s.get("/api/v1/namespaces/gone").await.0 == 404 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the emptied namespace was not removed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

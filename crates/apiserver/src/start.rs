@@ -1,0 +1,127 @@
+//! Start-up: store, credentials, listener, bootstrap objects and background tasks.
+
+use crate::registry::Registry;
+use crate::state::Api;
+use crate::{bootstrap, namespace_cache, namespace_finalizer, pki, server};
+use skiff_store::Store;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Folder for the store, certificates, kubeconfig and token.
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    pub bind_address: IpAddr,
+    /// HTTPS port (0 picks a free one).
+    pub https_port: u16,
+    /// Extra names or IPs for the serving certificate.
+    pub tls_sans: Vec<String>,
+}
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data folder could not be prepared.
+    #[error("data dir {0}: {1}")]
+    DataDir(PathBuf, #[source] std::io::Error),
+    /// The store could not be opened.
+    #[error("store: {0}")]
+    Store(#[from] skiff_store::Error),
+    /// Credentials could not be created or loaded.
+    #[error("credentials: {0}")]
+    Pki(#[from] pki::Error),
+    /// TLS could not be configured.
+    #[error("tls: {0}")]
+    Tls(#[from] server::Error),
+    /// The listener could not be bound.
+    #[error("listen on {0}: {1}")]
+    Listen(SocketAddr, #[source] std::io::Error),
+    /// Bootstrap objects could not be written.
+    #[error("bootstrap: {0}")]
+    Bootstrap(#[source] crate::error::ApiError),
+}
+
+/// A started server.
+pub struct Running {
+    /// The address it listens on.
+    pub local_addr: SocketAddr,
+    /// Path of the admin kubeconfig.
+    pub kubeconfig: PathBuf,
+    /// Shared state.
+    pub api: Arc<Api>,
+}
+
+/// Opens the store, prepares credentials, binds the port and starts serving.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    skiff_api::schema::warm();
+    skiff_api::openapi::warm_in_background();
+    let dir = &config.data_dir;
+    let server_dir = dir.join("server");
+    std::fs::create_dir_all(server_dir.join("db"))
+        .map_err(|e| StartError::DataDir(server_dir.clone(), e))?;
+    let store: Arc<dyn Store> = skiff_store::SqliteStore::open(
+        &server_dir.join("db").join("state.db"),
+        Default::default(),
+    )?;
+    let addr = SocketAddr::new(config.bind_address, config.https_port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| StartError::Listen(addr, e))?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Listen(addr, e))?;
+    let mut sans = config.tls_sans.clone();
+    sans.push(config.bind_address.to_string());
+    let creds = pki::load_or_create(
+        &server_dir.join("tls"),
+        &dir.join("node-token"),
+        &pki::serving_names(&sans),
+    )?;
+    let host = if config.bind_address.is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        config.bind_address.to_string()
+    };
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host
+    };
+    let server_address = format!("{host}:{}", local_addr.port());
+    let kubeconfig = dir.join("kubeconfig.yaml");
+    pki::write_private(
+        &kubeconfig,
+        &pki::admin_kubeconfig(&creds, &format!("https://{server_address}")),
+        0o600,
+    )?;
+    let tls = server::tls_config(
+        &creds.ca_cert_pem,
+        &creds.serving_cert_pem,
+        &creds.serving_key_pem,
+    )?;
+    let registry = Registry { store };
+    let namespaces = namespace_cache::NamespaceCache::default();
+    tokio::spawn(namespaces.clone().run(registry.store.clone()));
+    let api = Arc::new(Api {
+        registry: registry.clone(),
+        namespaces,
+        service_alloc: Default::default(),
+        server_address,
+        ready: AtomicBool::new(false),
+    });
+    tokio::spawn(server::serve(listener, tls, api.clone()));
+    bootstrap::ensure_defaults(&registry)
+        .await
+        .map_err(StartError::Bootstrap)?;
+    tokio::spawn(namespace_finalizer::run(api.clone()));
+    api.ready.store(true, Ordering::Release);
+    Ok(Running {
+        local_addr,
+        kubeconfig,
+        api,
+    })
+}

@@ -1,0 +1,25 @@
+//! Shared state of a running API server.
+
+use crate::namespace_cache::NamespaceCache;
+use crate::registry::Registry;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Shared state of a running API server.
+pub struct Api {
+    /// Objects in the store.
+    pub registry: Registry,
+    /// Namespace phases for admission, fed by a watch.
+    pub namespaces: NamespaceCache,
+    /// Serializes Service IP and port allocation.
+    pub service_alloc: tokio::sync::Mutex<()>,
+    /// `host:port` clients reach the server at.
+    pub server_address: String,
+    pub(crate) ready: AtomicBool,
+}
+
+impl Api {
+    /// Whether start-up has finished.
+    pub fn ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+}
