@@ -67,19 +67,16 @@ async fn route(api: Arc<Api>, req: Request) -> ApiResult<Response> {
         .cloned()
         .unwrap_or_else(User::anonymous);
     let path = parts.uri.path().to_string();
-    if let Some(resp) = system::serve(
-        &api,
-        &parts.method,
-        &path,
-        parts.uri.query(),
-        &parts.headers,
-    )
-    .await
-    {
+    // read the body first: answering before it is consumed resets the client's stream
+    let body = read_body(body).await?;
+    if let Some(resp) = system::serve_public(&api, &parts.method, &path) {
         return Ok(resp);
     }
     if user.is_anonymous() {
         return Err(ApiError::unauthorized());
+    }
+    if let Some(resp) = system::serve_openapi(&parts.method, &path) {
+        return Ok(resp);
     }
     let route = parse_path(&path)?.ok_or_else(ApiError::path_not_found)?;
     let is_get = parts.method == Method::GET;
@@ -101,7 +98,6 @@ async fn route(api: Arc<Api>, req: Request) -> ApiResult<Response> {
                 headers: parts.headers,
                 user,
             };
-            let body = read_body(body).await?;
             resource(ctx, parts.method, body).await
         }
         _ => Err(ApiError::method_not_allowed("")),

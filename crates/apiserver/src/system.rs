@@ -2,7 +2,7 @@
 
 use crate::negotiate::{json_bytes, json_response};
 use crate::Api;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -18,19 +18,16 @@ fn text(code: StatusCode, body: &'static str) -> Response {
     r
 }
 
-/// Serves the path if it is a non-resource endpoint.
-pub async fn serve(
-    api: &Api,
-    method: &Method,
-    path: &str,
-    _query: Option<&str>,
-    _headers: &HeaderMap,
-) -> Option<Response> {
-    if method != Method::GET && method != Method::HEAD {
+fn is_read(method: &Method) -> bool {
+    method == Method::GET || method == Method::HEAD
+}
+
+/// Serves the endpoints anyone may read: `/version` and the health checks.
+pub fn serve_public(api: &Api, method: &Method, path: &str) -> Option<Response> {
+    if !is_read(method) {
         return None;
     }
-    let path = path.trim_end_matches('/');
-    Some(match path {
+    Some(match path.trim_end_matches('/') {
         "/version" => json_response(
             200,
             &json!({
@@ -50,32 +47,42 @@ pub async fn serve(
             }),
         ),
         "/healthz" | "/livez" => text(StatusCode::OK, "ok"),
-        "/readyz" => {
-            if api.ready() {
-                text(StatusCode::OK, "ok")
-            } else {
-                text(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "[-]bootstrap failed: not finished\nreadyz check failed",
-                )
-            }
-        }
-        "/openapi/v2" => json_bytes(200, skiff_api::openapi::v2_document_bytes().to_vec()),
-        "/openapi/v3" => json_response(200, &skiff_api::openapi::v3_index()),
-        p if p.starts_with("/openapi/v3/") => {
-            let gv = &p["/openapi/v3/".len()..];
-            let (group, version) = match gv.split('/').collect::<Vec<_>>().as_slice() {
-                ["api", v] => ("", *v),
-                ["apis", g, v] => (*g, *v),
-                _ => return Some(crate::error::ApiError::path_not_found().into_response()),
-            };
-            match skiff_api::openapi::v3_document_bytes(group, version) {
-                Some(b) => json_bytes(200, b.to_vec()),
-                None => crate::error::ApiError::path_not_found().into_response(),
-            }
-        }
+        "/readyz" if api.ready() => text(StatusCode::OK, "ok"),
+        "/readyz" => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "[-]bootstrap failed: not finished\nreadyz check failed",
+        ),
         _ => return None,
     })
+}
+
+/// Serves the OpenAPI documents (authenticated clients only).
+pub fn serve_openapi(method: &Method, path: &str) -> Option<Response> {
+    if !is_read(method) {
+        return None;
+    }
+    let path = path.trim_end_matches('/');
+    if path == "/openapi/v2" {
+        return Some(json_bytes(
+            200,
+            skiff_api::openapi::v2_document_bytes().to_vec(),
+        ));
+    }
+    if path == "/openapi/v3" {
+        return Some(json_response(200, &skiff_api::openapi::v3_index()));
+    }
+    let gv = path.strip_prefix("/openapi/v3/")?;
+    let (group, version) = match gv.split('/').collect::<Vec<_>>().as_slice() {
+        ["api", v] => ("", *v),
+        ["apis", g, v] => (*g, *v),
+        _ => return Some(crate::error::ApiError::path_not_found().into_response()),
+    };
+    Some(
+        match skiff_api::openapi::v3_document_bytes(group, version) {
+            Some(b) => json_bytes(200, b.to_vec()),
+            None => crate::error::ApiError::path_not_found().into_response(),
+        },
+    )
 }
 
 fn go_arch() -> &'static str {

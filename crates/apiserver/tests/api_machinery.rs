@@ -217,6 +217,20 @@ async fn errors_are_statuses_with_upstream_codes_and_reasons() {
             .as_u16(),
         200
     );
+    for (path, want) in [("/version", 200), ("/openapi/v3", 401)] {
+        let code = s
+            .anon
+            .get(s.url(path))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        assert_eq!(
+            code, want,
+            "{path}: OpenAPI is for authenticated clients only"
+        );
+    }
     let (code, st) = s.get("/api/v1/pods?labelSelector=a%20in%20(").await;
     assert_eq!(code, 400, "{st}");
     let dup = br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"d","name":"d"},"data":{"k":"v"}}"#.to_vec();
