@@ -236,14 +236,18 @@ fn ms(us: u64) -> f64 {
     us as f64 / 1000.0
 }
 
-async fn count_configmaps(client: &ApiClient) -> Result<HashSet<String>> {
-    let list: Value = client
+async fn list_configmaps(client: &ApiClient) -> Result<Value> {
+    Ok(client
         .http
         .get(client.url(CM_PATH))
         .send()
         .await?
         .json()
-        .await?;
+        .await?)
+}
+
+async fn count_configmaps(client: &ApiClient) -> Result<HashSet<String>> {
+    let list = list_configmaps(client).await?;
     Ok(list["items"]
         .as_array()
         .into_iter()
@@ -294,13 +298,7 @@ async fn api(args: ApiArgs) -> Result<()> {
     );
 
     // 2. create throughput and latency, with a watcher timing event delivery
-    let list: Value = client
-        .http
-        .get(client.url(CM_PATH))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let list = list_configmaps(&client).await?;
     let rv = list
         .pointer("/metadata/resourceVersion")
         .and_then(Value::as_str)

@@ -114,15 +114,10 @@ fn cluster_info_and_discovery_work() {
 #[test]
 fn apply_creates_then_patches_with_strategic_merge() {
     let c = shop();
-    let out = c.ok(&[
-        "get",
-        "deploy",
-        "web",
-        "-n",
-        "shop",
-        "-o",
-        "jsonpath={.spec.template.spec.containers[*].image}",
-    ]);
+    let out = c.jsonpath(
+        &["deploy", "web", "-n", "shop"],
+        "{.spec.template.spec.containers[*].image}",
+    );
     assert_eq!(out, "nginx:1.25 busybox:1.36");
     let edited = APP
         .replace("nginx:1.25", "nginx:1.26")
@@ -202,15 +197,7 @@ fn get_in_every_output_format() {
         yaml.contains("greeting: hello") && yaml.contains("resourceVersion:"),
         "{yaml}"
     );
-    let secret = c.ok(&[
-        "get",
-        "secret",
-        "web-secret",
-        "-n",
-        "shop",
-        "-o",
-        "jsonpath={.data.password}",
-    ]);
+    let secret = c.jsonpath(&["secret", "web-secret", "-n", "shop"], "{.data.password}");
     assert_eq!(secret, "czNjcmV0");
     let by_label = c.ok(&[
         "get",
@@ -280,27 +267,17 @@ fn describe_label_annotate_patch_replace_scale() {
     assert!(s.contains("Selector:") && s.contains("app=web"), "{s}");
     c.ok(&["label", "cm", "web-config", "-n", "shop", "color=red"]);
     c.ok(&["annotate", "cm", "web-config", "-n", "shop", "note=hi"]);
-    let cm = c.ok(&[
-        "get",
-        "cm",
-        "web-config",
-        "-n",
-        "shop",
-        "-o",
-        "jsonpath={.metadata.labels.color}/{.metadata.annotations.note}",
-    ]);
+    let cm = c.jsonpath(
+        &["cm", "web-config", "-n", "shop"],
+        "{.metadata.labels.color}/{.metadata.annotations.note}",
+    );
     assert_eq!(cm, "red/hi");
     c.ok(&["label", "cm", "web-config", "-n", "shop", "color-"]);
     assert_eq!(
-        c.ok(&[
-            "get",
-            "cm",
-            "web-config",
-            "-n",
-            "shop",
-            "-o",
-            "jsonpath={.metadata.labels.color}"
-        ]),
+        c.jsonpath(
+            &["cm", "web-config", "-n", "shop"],
+            "{.metadata.labels.color}"
+        ),
         ""
     );
     c.ok(&[
@@ -325,26 +302,16 @@ fn describe_label_annotate_patch_replace_scale() {
     ]);
     c.ok(&["patch", "deploy", "web", "-n", "shop", "-p", r#"{"spec":{"template":{"spec":{"containers":[{"name":"sidecar","image":"busybox:1.37"}]}}}}"#]);
     assert_eq!(
-        c.ok(&[
-            "get",
-            "cm",
-            "web-config",
-            "-n",
-            "shop",
-            "-o",
-            "jsonpath={.data.greeting}/{.data.extra}"
-        ]),
+        c.jsonpath(
+            &["cm", "web-config", "-n", "shop"],
+            "{.data.greeting}/{.data.extra}"
+        ),
         "bye/1"
     );
-    let images = c.ok(&[
-        "get",
-        "deploy",
-        "web",
-        "-n",
-        "shop",
-        "-o",
-        "jsonpath={.spec.template.spec.containers[*].image}",
-    ]);
+    let images = c.jsonpath(
+        &["deploy", "web", "-n", "shop"],
+        "{.spec.template.spec.containers[*].image}",
+    );
     assert_eq!(
         images, "nginx:1.25 busybox:1.37",
         "strategic merge keeps the other container"
@@ -369,15 +336,7 @@ fn describe_label_annotate_patch_replace_scale() {
     cm["data"] = serde_json::json!({"only": "this"});
     c.ok_stdin(&["replace", "-f", "-"], &cm.to_string());
     assert_eq!(
-        c.ok(&[
-            "get",
-            "cm",
-            "web-config",
-            "-n",
-            "shop",
-            "-o",
-            "jsonpath={.data}"
-        ]),
+        c.jsonpath(&["cm", "web-config", "-n", "shop"], "{.data}"),
         r#"{"only":"this"}"#
     );
     // replacing with the stale resourceVersion is a conflict
@@ -385,15 +344,7 @@ fn describe_label_annotate_patch_replace_scale() {
     assert!(stale.contains("the object has been modified"), "{stale}");
     c.ok(&["scale", "deploy", "web", "-n", "shop", "--replicas=5"]);
     assert_eq!(
-        c.ok(&[
-            "get",
-            "deploy",
-            "web",
-            "-n",
-            "shop",
-            "-o",
-            "jsonpath={.spec.replicas}"
-        ]),
+        c.jsonpath(&["deploy", "web", "-n", "shop"], "{.spec.replicas}"),
         "5"
     );
 }
@@ -521,15 +472,7 @@ fn explain_and_diff() {
         String::from_utf8_lossy(&same.stdout)
     );
     assert_eq!(
-        c.ok(&[
-            "get",
-            "deploy",
-            "web",
-            "-n",
-            "shop",
-            "-o",
-            "jsonpath={.spec.replicas}"
-        ]),
+        c.jsonpath(&["deploy", "web", "-n", "shop"], "{.spec.replicas}"),
         "2",
         "diff is a dry run"
     );
@@ -570,22 +513,16 @@ fn invalid_objects_get_upstream_shaped_errors() {
 #[test]
 fn restart_keeps_every_object() {
     let mut c = shop();
-    let before = c.ok(&[
-        "get",
-        "all,cm,secret,ns",
-        "-A",
-        "-o",
-        "jsonpath={range .items[*]}{.metadata.uid}{\"\\n\"}{end}",
-    ]);
+    let before = c.jsonpath(
+        &["all,cm,secret,ns", "-A"],
+        "{range .items[*]}{.metadata.uid}{\"\\n\"}{end}",
+    );
     let kubeconfig = std::fs::read_to_string(c.kubeconfig()).unwrap();
     c.restart();
-    let after = c.ok(&[
-        "get",
-        "all,cm,secret,ns",
-        "-A",
-        "-o",
-        "jsonpath={range .items[*]}{.metadata.uid}{\"\\n\"}{end}",
-    ]);
+    let after = c.jsonpath(
+        &["all,cm,secret,ns", "-A"],
+        "{range .items[*]}{.metadata.uid}{\"\\n\"}{end}",
+    );
     let mut b: Vec<&str> = before.lines().collect();
     let mut a: Vec<&str> = after.lines().collect();
     b.sort();
@@ -614,15 +551,10 @@ fn server_side_apply_prunes_conflicts_and_forces() {
         "",
     );
     c.ok_stdin(&["apply", "--server-side", "-f", "-"], &without_env);
-    let env = c.ok(&[
-        "get",
-        "deploy",
-        "web",
-        "-n",
-        "shop",
-        "-o",
-        "jsonpath={.spec.template.spec.containers[0].env}",
-    ]);
+    let env = c.jsonpath(
+        &["deploy", "web", "-n", "shop"],
+        "{.spec.template.spec.containers[0].env}",
+    );
     assert_eq!(
         env, "",
         "env was dropped with the field the applier stopped managing"
@@ -636,15 +568,7 @@ fn server_side_apply_prunes_conflicts_and_forces() {
         "{err}"
     );
     assert_eq!(
-        c.ok(&[
-            "get",
-            "deploy",
-            "web",
-            "-n",
-            "shop",
-            "-o",
-            "jsonpath={.spec.replicas}"
-        ]),
+        c.jsonpath(&["deploy", "web", "-n", "shop"], "{.spec.replicas}"),
         "4"
     );
     c.ok_stdin(
@@ -652,26 +576,12 @@ fn server_side_apply_prunes_conflicts_and_forces() {
         &three,
     );
     assert_eq!(
-        c.ok(&[
-            "get",
-            "deploy",
-            "web",
-            "-n",
-            "shop",
-            "-o",
-            "jsonpath={.spec.replicas}"
-        ]),
+        c.jsonpath(&["deploy", "web", "-n", "shop"], "{.spec.replicas}"),
         "3"
     );
-    let managers = c.ok(&[
-        "get",
-        "deploy",
-        "web",
-        "-n",
-        "shop",
-        "--show-managed-fields",
-        "-o",
-        "jsonpath={.metadata.managedFields[*].operation}",
-    ]);
+    let managers = c.jsonpath(
+        &["deploy", "web", "-n", "shop", "--show-managed-fields"],
+        "{.metadata.managedFields[*].operation}",
+    );
     assert!(managers.contains("Apply"), "{managers}");
 }

@@ -147,6 +147,15 @@ impl Cluster {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// `kubectl get ARGS -o jsonpath=PATH`, asserting success.
+    pub fn jsonpath(&self, args: &[&str], path: &str) -> String {
+        let output = format!("jsonpath={path}");
+        let mut all = vec!["get"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["-o", &output]);
+        self.ok(&all)
+    }
+
     /// Runs kubectl with stdin, asserts success, returns stdout.
     pub fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
         let out = self.kubectl_stdin(args, Some(stdin));
