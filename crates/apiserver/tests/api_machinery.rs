@@ -1044,3 +1044,29 @@ async fn terminating_namespaces_are_emptied_then_removed() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn future_revisions_and_uid_rewrites_are_refused() {
+    let s = server().await;
+    let (_, a) = s.post(CMS, cm("a", json!({}))).await;
+    let future = rv(&a) + 1000;
+    let (code, st) = s
+        .get(&format!("{CMS}?watch=1&resourceVersion={future}"))
+        .await;
+    assert_eq!(code, 504, "{st}");
+    assert_eq!(
+        st["details"]["causes"][0]["reason"],
+        "ResourceVersionTooLarge"
+    );
+    let (code, st) = s.get(&format!("{CMS}?resourceVersion={future}")).await;
+    assert_eq!(code, 504, "{st}");
+    let (code, st) = s
+        .patch(
+            &format!("{CMS}/a"),
+            "application/merge-patch+json",
+            json!({"metadata": {"uid": "forged"}}),
+        )
+        .await;
+    assert_eq!(code, 422, "{st}");
+    assert_eq!(st["details"]["causes"][0]["field"], "metadata.uid");
+}

@@ -95,6 +95,25 @@ fn classify(filter: &Filter, ev: &Event) -> ApiResult<Option<(&'static str, Valu
     })
 }
 
+/// How long a watch from a revision the store has not reached waits for it.
+const FUTURE_REVISION_WAIT: Duration = Duration::from_secs(3);
+
+/// Waits briefly for the store to reach `rev`; 504 with `ResourceVersionTooLarge` if it does not.
+async fn reached(ctx: &Ctx, rev: Revision) -> ApiResult<Revision> {
+    let store = &ctx.api.registry.store;
+    let deadline = tokio::time::Instant::now() + FUTURE_REVISION_WAIT;
+    loop {
+        let current = store.current_revision().await?;
+        if rev <= current {
+            return Ok(rev);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(ApiError::too_large_resource_version(rev, current));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Serves a watch request.
 pub async fn watch(ctx: Ctx) -> ApiResult<Response> {
     let filter = Filter::from_ctx(&ctx)?;
@@ -149,7 +168,7 @@ pub async fn watch(ctx: Ctx) -> ApiResult<Response> {
         page.revision
     } else {
         match rv {
-            Some(v) => registry::parse_rv(v)?,
+            Some(v) => reached(&ctx, registry::parse_rv(v)?).await?,
             None => ctx.api.registry.store.current_revision().await?,
         }
     };

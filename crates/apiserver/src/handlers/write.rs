@@ -199,6 +199,9 @@ pub async fn update(ctx: &Ctx, name: &str, change: Change<'_>, part: Part) -> Ap
         }
         meta::check_type(rt, &mut new)?;
         check_url_name(&new, name)?;
+        if let Change::Patch(..) = change {
+            check_uid_unchanged(rt, name, &new, &old)?;
+        }
         meta::keep_system_fields(&mut new, &old)?;
         match part {
             Part::Main => {
@@ -257,6 +260,20 @@ pub async fn update(ctx: &Ctx, name: &str, change: Change<'_>, part: Part) -> Ap
             Cas::Conflict => continue,
         }
     }
+}
+
+/// 422 when a patch rewrites `metadata.uid`, which is immutable.
+fn check_uid_unchanged(rt: &ResourceType, name: &str, new: &Value, old: &Value) -> ApiResult<()> {
+    let uid = meta::meta_str(new, "uid").unwrap_or("");
+    if uid.is_empty() || Some(uid) == meta::meta_str(old, "uid") {
+        return Ok(());
+    }
+    let err = skiff_api::FieldError::invalid(
+        "metadata.uid",
+        serde_json::json!(uid),
+        "field is immutable",
+    );
+    Err(ApiError::invalid(rt, name, &[err]))
 }
 
 /// 400 unless the body names the object the URL names.
