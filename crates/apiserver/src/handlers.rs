@@ -1,6 +1,7 @@
 //! Request dispatch: from method and path to the handler for that verb.
 
 pub mod delete;
+pub mod patch;
 pub mod read;
 pub mod subresource;
 pub mod watch;
@@ -166,7 +167,7 @@ async fn resource(ctx: Ctx, method: Method, body: Bytes) -> ApiResult<Response> 
                 Part::Main
             };
             let ct = ct.ok_or_else(|| ApiError::unsupported_media_type(""))?;
-            write::patch(&ctx, n, &ct, &body, part).await
+            patch::patch(&ctx, n, &ct, &body, part).await
         }
         ("DELETE", Some(n), None) => {
             let opts = delete::DeleteOptions::parse(&ctx, &body)?;

@@ -1,7 +1,7 @@
 //! Subresources with their own shapes: `/scale`, `pods/binding`, `pods/eviction`, `namespaces/finalize`.
 
 use super::delete::{delete_one, DeleteOptions};
-use super::write::{self, update, Change, Part};
+use super::write::{update, Change, Part};
 use super::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::negotiate::json_response;
@@ -87,7 +87,7 @@ pub async fn write_scale(
     let scale = match content_type {
         None => crate::negotiate::decode_body(Some("application/json"), body)?,
         Some(ct) => {
-            let patch = write::decode_patch(ct, body)?;
+            let patch = super::patch::decode_patch(ct, body)?;
             client_rv = match &patch {
                 Value::Array(ops) => ops.iter().any(|op| {
                     op.get("path").and_then(Value::as_str) == Some("/metadata/resourceVersion")
@@ -95,7 +95,9 @@ pub async fn write_scale(
                 p => p.pointer("/metadata/resourceVersion").is_some(),
             };
             match ct {
-                "application/json-patch+json" => write::apply_patch(rt, ct, &current, &patch)?,
+                "application/json-patch+json" => {
+                    super::patch::apply_patch(rt, ct, &current, &patch)?
+                }
                 _ => {
                     let mut doc = current.clone();
                     json_patch::merge(&mut doc, &patch);

@@ -1,16 +1,17 @@
 //! POST, PUT and PATCH: decoding, defaulting, validation, admission and compare-and-swap.
 
+use super::patch::{apply_patch, server_side_apply, APPLY};
 use super::Ctx;
 use crate::admission;
 use crate::error::{ApiError, ApiResult};
 use crate::meta;
-use crate::negotiate::{self, json_response};
+use crate::negotiate::json_response;
 use crate::registry::{self, resource_version, Cas};
 use crate::request::FieldValidation;
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use serde_json::Value;
-use skiff_api::{apply, schema, strategic, strategy, ResourceType};
+use skiff_api::{apply, schema, strategy, ResourceType};
 
 /// Which part of an object an update writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +67,7 @@ pub fn with_warnings(mut resp: Response, warnings: &[String]) -> Response {
 }
 
 /// Field manager and operation for managedFields.
-fn manager(ctx: &Ctx) -> String {
+pub(super) fn manager(ctx: &Ctx) -> String {
     let ua = ctx
         .headers
         .get(header::USER_AGENT)
@@ -111,7 +112,6 @@ pub async fn create_prepared(
     if rt.kind == "Service" && rt.group.is_empty() {
         return admission::create_service(&ctx.api, ns, &name, obj, dry_run).await;
     }
-    admission::validate_create(&ctx.api, rt, &obj).await?;
     if dry_run {
         return Ok(obj);
     }
@@ -235,7 +235,6 @@ pub async fn update(ctx: &Ctx, name: &str, change: Change<'_>, part: Part) -> Ap
                 warnings,
             });
         }
-        admission::validate_update(&ctx.api, rt, &new, &old).await?;
         if dry_run {
             return Ok(Updated {
                 obj: new,
@@ -300,93 +299,6 @@ fn allow_create_on_update(rt: &ResourceType) -> bool {
         || matches!(rt.kind, "Lease" | "EndpointSlice")
 }
 
-/// The media type of a server-side apply patch.
-pub const APPLY: &str = "application/apply-patch+yaml";
-
-/// Merges an applied configuration into the live object (or none), tracking field owners.
-fn server_side_apply(
-    ctx: &Ctx,
-    rt: &ResourceType,
-    live: Option<&Value>,
-    config: &Value,
-    manager: &str,
-) -> ApiResult<Value> {
-    let force = ctx.query.flag("force");
-    apply::apply(rt, live, config, manager, force, &meta::now()).map_err(|e| match e {
-        apply::ApplyError::Conflicts(c) => {
-            let mut err = ApiError::new(409, "Conflict", c.message());
-            let mut details = serde_json::json!({ "name": meta::name(config), "kind": rt.plural, "causes": c.causes() });
-            if !rt.group.is_empty() {
-                details["group"] = serde_json::json!(rt.group);
-            }
-            err.details = Some(details);
-            err
-        }
-        apply::ApplyError::Invalid { .. } => ApiError::new(422, "Invalid", e.to_string()),
-        other => ApiError::bad_request(other.to_string()),
-    })
-}
-
-/// Applies a patch of the given media type to an object.
-pub fn apply_patch(
-    rt: &ResourceType,
-    content_type: &str,
-    old: &Value,
-    patch: &Value,
-) -> ApiResult<Value> {
-    match content_type {
-        "application/json-patch+json" => {
-            let ops: json_patch::Patch = serde_json::from_value(patch.clone())
-                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            let mut doc = old.clone();
-            json_patch::patch(&mut doc, &ops).map_err(|e| {
-                ApiError::new(
-                    422,
-                    "Invalid",
-                    format!("the server rejected our request due to an error in our request: {e}"),
-                )
-            })?;
-            Ok(doc)
-        }
-        "application/merge-patch+json" => {
-            let mut doc = old.clone();
-            json_patch::merge(&mut doc, patch);
-            Ok(doc)
-        }
-        "application/strategic-merge-patch+json" => strategic::apply(rt, old, patch)
-            .map_err(|e| ApiError::new(422, "Invalid", e.to_string())),
-        other => Err(ApiError::unsupported_media_type(other)),
-    }
-}
-
-/// Decodes a PATCH body: a JSON array for JSON patch, a JSON/YAML object otherwise.
-pub fn decode_patch(content_type: &str, body: &[u8]) -> ApiResult<Value> {
-    match content_type {
-        "application/json-patch+json" => {
-            let v: Value = serde_json::from_slice(body)
-                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            if !v.is_array() {
-                return Err(ApiError::bad_request(
-                    "error decoding patch: a JSON patch must be an array",
-                ));
-            }
-            Ok(v)
-        }
-        "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
-            let v: Value = serde_json::from_slice(body)
-                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            if !v.is_object() {
-                return Err(ApiError::bad_request(
-                    "error decoding patch: the patch must be a JSON object",
-                ));
-            }
-            Ok(v)
-        }
-        "application/apply-patch+yaml" => negotiate::decode_body(Some("application/yaml"), body),
-        other => Err(ApiError::unsupported_media_type(other)),
-    }
-}
-
 /// PUT of an object.
 pub async fn replace(
     ctx: &Ctx,
@@ -400,24 +312,5 @@ pub async fn replace(
     Ok(with_warnings(
         json_response(if up.created { 201 } else { 200 }, &up.obj),
         &warnings,
-    ))
-}
-
-/// PATCH of an object.
-pub async fn patch(
-    ctx: &Ctx,
-    name: &str,
-    content_type: &str,
-    body: &[u8],
-    part: Part,
-) -> ApiResult<Response> {
-    let patch = decode_patch(content_type, body)?;
-    if content_type == "application/apply-patch+yaml" && ctx.query.get("fieldManager").is_none() {
-        return Err(ApiError::new(422, "Invalid", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"));
-    }
-    let up = update(ctx, name, Change::Patch(content_type, &patch), part).await?;
-    Ok(with_warnings(
-        json_response(if up.created { 201 } else { 200 }, &up.obj),
-        &up.warnings,
     ))
 }
