@@ -252,7 +252,7 @@ def load_all():
 
 def roots():
     with open(os.path.join(ROOT, "crates/api/src/catalogue.rs")) as f:
-        served = re.findall(r'rt!\("([^"]*)", "(\w+)", "(\w+)"', f.read())
+        served = re.findall(r'rt!\(\s*"([^"]*)",\s*"(\w+)",\s*"(\w+)"', f.read())
     names = []
     for group, version, kind in served:
         package = group.split(".")[0] or "core"

@@ -122,8 +122,17 @@ impl ResourceType {
         self.subresources.contains(&sr)
     }
 
+    /// Whether the resource only takes POSTs whose answer is computed, not stored
+    /// (Binding, and the access and identity reviews).
+    pub fn create_only(&self) -> bool {
+        self.kind == "Binding" || self.kind.ends_with("Review")
+    }
+
     /// The verbs discovery advertises for the resource itself.
     pub fn verbs(&self) -> &'static [&'static str] {
+        if self.create_only() {
+            return &["create"];
+        }
         &[
             "create",
             "delete",
@@ -525,10 +534,67 @@ pub static RESOURCES: &[ResourceType] = &[
         [],
         []
     ),
+    rt!(
+        "authentication.k8s.io",
+        "v1",
+        "SelfSubjectReview",
+        "selfsubjectreviews",
+        "selfsubjectreview",
+        CLUSTER,
+        [],
+        [],
+        []
+    ),
+    rt!(
+        "authorization.k8s.io",
+        "v1",
+        "LocalSubjectAccessReview",
+        "localsubjectaccessreviews",
+        "localsubjectaccessreview",
+        NS,
+        [],
+        [],
+        []
+    ),
+    rt!(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        "selfsubjectaccessreview",
+        CLUSTER,
+        [],
+        [],
+        []
+    ),
+    rt!(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectRulesReview",
+        "selfsubjectrulesreviews",
+        "selfsubjectrulesreview",
+        CLUSTER,
+        [],
+        [],
+        []
+    ),
+    rt!(
+        "authorization.k8s.io",
+        "v1",
+        "SubjectAccessReview",
+        "subjectaccessreviews",
+        "subjectaccessreview",
+        CLUSTER,
+        [],
+        [],
+        []
+    ),
 ];
 
 /// The served API groups in discovery order, each with its one version.
 pub static GROUPS: &[(&str, &str)] = &[
+    ("authentication.k8s.io", "v1"),
+    ("authorization.k8s.io", "v1"),
     ("apps", "v1"),
     ("events.k8s.io", "v1"),
     ("batch", "v1"),

@@ -58,7 +58,6 @@ fn subresource_kind(
 
 fn verbs(rt: &ResourceType) -> &'static [&'static str] {
     match (rt.group, rt.kind) {
-        (_, "Binding") => &["create"],
         ("", "Namespace") => &[
             "create", "delete", "get", "list", "patch", "update", "watch",
         ],
@@ -115,7 +114,6 @@ fn group_doc(group: &str, version: &str) -> Value {
 
 fn aggregated_group(group: &str, version: &str) -> Value {
     let resources: Vec<Value> = catalogue::in_group_version(group, version)
-        .filter(|rt| rt.kind != "Binding")
         .map(|rt| {
             let mut r = json!({
                 "resource": rt.plural,

@@ -3,6 +3,7 @@
 pub mod delete;
 pub mod patch;
 pub mod read;
+pub mod review;
 pub mod subresource;
 pub mod watch;
 pub mod write;
@@ -118,7 +119,7 @@ async fn resource(ctx: Ctx, method: Method, body: Bytes) -> ApiResult<Response> 
     let decode = || negotiate::decode_body(ct.as_deref(), &body);
     let name = t.name.as_deref();
     let watching = t.watch_prefix || ctx.query.flag("watch");
-    if t.rt.kind == "Binding" && (method != Method::POST || name.is_some()) {
+    if t.rt.create_only() && (method != Method::POST || name.is_some()) {
         return Err(ApiError::method_not_allowed(""));
     }
     // collections of namespaced kinds take writes only inside a namespace; namespaces are
@@ -143,6 +144,9 @@ async fn resource(ctx: Ctx, method: Method, body: Bytes) -> ApiResult<Response> 
             watch::watch(ctx).await
         }
         ("GET", Some(n), None | Some(Subresource::Status)) => read::get(&ctx, n).await,
+        ("POST", None, None) if t.rt.kind.ends_with("Review") => {
+            review::review(&ctx, decode()?).await
+        }
         ("POST", None, None) if t.rt.kind == "Binding" => {
             let b = decode()?;
             let pod_name = b

@@ -75,7 +75,7 @@ async fn empty_namespace(api: &Arc<Api>, ns: &str) -> ApiResult<bool> {
     let mut empty = true;
     let kinds = RESOURCES
         .iter()
-        .filter(|r| r.namespaced && r.kind != "Binding" && !convert::converts(r));
+        .filter(|r| r.namespaced && !r.create_only() && !convert::converts(r));
     for rt in kinds {
         let store = &api.registry.store;
         let prefix = registry::prefix(rt, Some(ns));

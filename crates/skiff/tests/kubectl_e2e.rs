@@ -107,6 +107,13 @@ fn cluster_info_and_discovery_work() {
     for n in ["default", "kube-system", "kube-public", "kube-node-lease"] {
         assert!(ns.contains(&format!("namespace/{n}")), "{ns}");
     }
+    // no authorizer yet: every authenticated user may do everything, and says so
+    assert_eq!(c.ok(&["auth", "can-i", "create", "pods"]).trim(), "yes");
+    let who = c.ok(&["auth", "whoami"]);
+    assert!(
+        who.contains("system:admin") && who.contains("system:masters"),
+        "{who}"
+    );
     let v = c.ok(&["version", "-o", "json"]);
     assert!(v.contains("\"minor\": \"33\""), "{v}");
 }

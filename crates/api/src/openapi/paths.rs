@@ -95,7 +95,7 @@ pub(super) fn resource_paths(rt: &ResourceType) -> Vec<PathItem> {
         .with("post", format!("create a {kind}"), params::WRITE)
         .body(Body::Object(def.clone()))
         .answers(created.clone(), &[OK, CREATED, ACCEPTED]);
-    if rt.group.is_empty() && kind == "Binding" {
+    if rt.create_only() {
         return vec![PathItem {
             path: collection,
             params: scope_params,

@@ -96,7 +96,7 @@ fn fix_scalar_types(defs: &mut Map<String, Value>) {
 
 /// Adds `<Kind>List` for every served resource.
 fn add_list_kinds(defs: &mut Map<String, Value>) {
-    for rt in RESOURCES.iter().filter(|rt| rt.kind != "Binding") {
+    for rt in RESOURCES.iter().filter(|rt| !rt.create_only()) {
         let item = super::definition_name(rt);
         if !defs.contains_key(&item) {
             continue;

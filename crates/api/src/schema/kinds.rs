@@ -1,10 +1,11 @@
 //! The k8s-openapi type behind every served kind, as a schema generator entry.
 
 use k8s_openapi::api::{
-    apps::v1 as apps, authentication::v1 as authn, autoscaling::v1 as autoscaling,
-    batch::v1 as batch, coordination::v1 as coordination, core::v1 as core,
-    discovery::v1 as discovery, events::v1 as events, networking::v1 as networking,
-    policy::v1 as policy, rbac::v1 as rbac, scheduling::v1 as scheduling, storage::v1 as storage,
+    apps::v1 as apps, authentication::v1 as authn, authorization::v1 as authz,
+    autoscaling::v1 as autoscaling, batch::v1 as batch, coordination::v1 as coordination,
+    core::v1 as core, discovery::v1 as discovery, events::v1 as events,
+    networking::v1 as networking, policy::v1 as policy, rbac::v1 as rbac,
+    scheduling::v1 as scheduling, storage::v1 as storage,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 use schemars::{JsonSchema, SchemaGenerator};
@@ -41,6 +42,11 @@ macro_rules! kinds {
 
 kinds! {
     "" "v1" "Binding" => core::Binding, "io.k8s.api.core.v1.Binding";
+    "authentication.k8s.io" "v1" "SelfSubjectReview" => authn::SelfSubjectReview, "io.k8s.api.authentication.v1.SelfSubjectReview";
+    "authorization.k8s.io" "v1" "LocalSubjectAccessReview" => authz::LocalSubjectAccessReview, "io.k8s.api.authorization.v1.LocalSubjectAccessReview";
+    "authorization.k8s.io" "v1" "SelfSubjectAccessReview" => authz::SelfSubjectAccessReview, "io.k8s.api.authorization.v1.SelfSubjectAccessReview";
+    "authorization.k8s.io" "v1" "SelfSubjectRulesReview" => authz::SelfSubjectRulesReview, "io.k8s.api.authorization.v1.SelfSubjectRulesReview";
+    "authorization.k8s.io" "v1" "SubjectAccessReview" => authz::SubjectAccessReview, "io.k8s.api.authorization.v1.SubjectAccessReview";
     "" "v1" "ConfigMap" => core::ConfigMap, "io.k8s.api.core.v1.ConfigMap";
     "" "v1" "Endpoints" => core::Endpoints, "io.k8s.api.core.v1.Endpoints";
     "" "v1" "Event" => core::Event, "io.k8s.api.core.v1.Event";
