@@ -213,6 +213,11 @@ pub async fn bind(ctx: &Ctx, name: &str, body: &Value) -> ApiResult<Response> {
 
 /// Sets the pod's node, its PodScheduled condition and the binding's annotations.
 fn bind_to(pod: &mut Value, node: &str, annotations: Option<&Value>) {
+    for part in ["spec", "metadata"] {
+        if !pod[part].is_object() {
+            pod[part] = json!({});
+        }
+    }
     pod["spec"]["nodeName"] = json!(node);
     if let Some(Value::Object(ann)) = annotations {
         let meta = &mut pod["metadata"];
