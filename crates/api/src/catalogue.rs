@@ -607,6 +607,30 @@ pub static GROUPS: &[(&str, &str)] = &[
     ("scheduling.k8s.io", "v1"),
 ];
 
+fn well_known(group: &str, plural: &str) -> &'static ResourceType {
+    find(group, "v1", plural).unwrap_or_else(|| panic!("{plural} are missing from the catalogue"))
+}
+
+/// core/v1 namespaces.
+pub fn namespaces() -> &'static ResourceType {
+    well_known("", "namespaces")
+}
+
+/// core/v1 pods.
+pub fn pods() -> &'static ResourceType {
+    well_known("", "pods")
+}
+
+/// core/v1 services.
+pub fn services() -> &'static ResourceType {
+    well_known("", "services")
+}
+
+/// policy/v1 poddisruptionbudgets.
+pub fn pod_disruption_budgets() -> &'static ResourceType {
+    well_known("policy", "poddisruptionbudgets")
+}
+
 /// Looks up a resource type by group, version and URL plural.
 pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static ResourceType> {
     RESOURCES
@@ -658,6 +682,14 @@ mod tests {
         for r in RESOURCES {
             assert!(serves_group_version(r.group, r.version), "{}", r.plural);
         }
+    }
+
+    #[test]
+    fn well_known_types_are_served() {
+        assert_eq!(namespaces().kind, "Namespace");
+        assert_eq!(pods().kind, "Pod");
+        assert_eq!(services().kind, "Service");
+        assert_eq!(pod_disruption_budgets().kind, "PodDisruptionBudget");
     }
 
     #[test]

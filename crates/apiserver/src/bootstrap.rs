@@ -11,7 +11,7 @@ pub const SYSTEM_NAMESPACES: &[&str] =
 
 /// Creates the system namespaces and the `kubernetes` Service if they are missing.
 pub async fn ensure_defaults(reg: &Registry) -> ApiResult<()> {
-    let ns_rt = catalogue::find("", "v1", "namespaces").expect("namespaces are in the catalogue");
+    let ns_rt = catalogue::namespaces();
     for name in SYSTEM_NAMESPACES {
         if reg.get_opt(ns_rt, None, name).await?.is_some() {
             continue;
@@ -29,7 +29,7 @@ pub async fn ensure_defaults(reg: &Registry) -> ApiResult<()> {
             Err(e) => return Err(e),
         }
     }
-    let svc_rt = catalogue::find("", "v1", "services").expect("services are in the catalogue");
+    let svc_rt = catalogue::services();
     if reg
         .get_opt(svc_rt, Some("default"), "kubernetes")
         .await?

@@ -155,8 +155,7 @@ async fn resource(ctx: Ctx, method: Method, body: Bytes) -> ApiResult<Response> 
                 .unwrap_or("")
                 .to_string();
             let mut pod_ctx = ctx.clone();
-            pod_ctx.target.rt = skiff_api::catalogue::find("", "v1", "pods")
-                .ok_or_else(ApiError::path_not_found)?;
+            pod_ctx.target.rt = skiff_api::catalogue::pods();
             subresource::bind(&pod_ctx, &pod_name, &b).await
         }
         ("POST", None, None) => write::create(&ctx, decode()?, &body).await,

@@ -43,7 +43,7 @@ impl NamespaceCache {
 
     /// Lists namespaces, then follows their changes until the store closes; re-lists after errors.
     pub async fn run(self, store: Arc<dyn Store>) {
-        let rt = catalogue::find("", "v1", "namespaces").expect("namespaces are in the catalogue");
+        let rt = catalogue::namespaces();
         let prefix = registry::prefix(rt, None);
         loop {
             let Ok(list) = store.list(&prefix, Default::default()).await else {

@@ -10,18 +10,14 @@ use crate::request::{Query, Target};
 use crate::Api;
 use futures::StreamExt;
 use serde_json::Value;
-use skiff_api::catalogue::{self, ResourceType, RESOURCES};
+use skiff_api::catalogue::{self, RESOURCES};
 use skiff_api::convert;
 use std::sync::Arc;
 use std::time::Duration;
 
-fn namespaces() -> &'static ResourceType {
-    catalogue::find("", "v1", "namespaces").expect("namespaces are in the catalogue")
-}
-
 /// Runs forever: reacts to namespace changes, and re-checks every few seconds.
 pub async fn run(api: Arc<Api>) {
-    let prefix = registry::prefix(namespaces(), None);
+    let prefix = registry::prefix(catalogue::namespaces(), None);
     loop {
         let mut events = match api.registry.store.watch(&prefix, 0).await {
             Ok(w) => Some(w),
@@ -52,10 +48,13 @@ async fn sweep(api: &Arc<Api>) -> ApiResult<()> {
     let list = api
         .registry
         .store
-        .list(&registry::prefix(namespaces(), None), Default::default())
+        .list(
+            &registry::prefix(catalogue::namespaces(), None),
+            Default::default(),
+        )
         .await?;
     for kv in &list.items {
-        let ns = registry::decode(namespaces(), kv)?;
+        let ns = registry::decode(catalogue::namespaces(), kv)?;
         if ns
             .pointer("/metadata/deletionTimestamp")
             .is_none_or(Value::is_null)
@@ -111,7 +110,7 @@ async fn empty_namespace(api: &Arc<Api>, ns: &str) -> ApiResult<bool> {
 /// Drops `kubernetes` from spec.finalizers and deletes the namespace when nothing holds it.
 async fn release(api: &Api, name: &str) -> ApiResult<()> {
     let reg = &api.registry;
-    let Some((mut ns, rev)) = reg.get_opt(namespaces(), None, name).await? else {
+    let Some((mut ns, rev)) = reg.get_opt(catalogue::namespaces(), None, name).await? else {
         return Ok(());
     };
     if let Some(f) = ns
@@ -121,9 +120,11 @@ async fn release(api: &Api, name: &str) -> ApiResult<()> {
         f.retain(|x| x != "kubernetes");
     }
     let written = if has_finalizers(&ns) {
-        reg.update_at(namespaces(), None, name, &ns, rev).await?
+        reg.update_at(catalogue::namespaces(), None, name, &ns, rev)
+            .await?
     } else {
-        reg.delete_at(namespaces(), None, name, rev).await?
+        reg.delete_at(catalogue::namespaces(), None, name, rev)
+            .await?
     };
     if let Cas::Conflict = written {
         tracing::debug!("namespace {name} changed while finalizing; retrying on the next sweep");

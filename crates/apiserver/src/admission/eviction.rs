@@ -15,8 +15,7 @@ pub async fn admit_eviction(ctx: &Ctx, pod_name: &str) -> ApiResult<()> {
     if matches!(phase, Some("Succeeded" | "Failed" | "Pending")) {
         return Ok(());
     }
-    let pdbs =
-        catalogue::find("policy", "v1", "poddisruptionbudgets").expect("pdbs are in the catalogue");
+    let pdbs = catalogue::pod_disruption_budgets();
     loop {
         let list = ctx
             .api

@@ -6,10 +6,6 @@ use crate::Api;
 use skiff_api::catalogue;
 use skiff_api::ResourceType;
 
-fn namespaces() -> &'static ResourceType {
-    catalogue::find("", "v1", "namespaces").expect("namespaces are in the catalogue")
-}
-
 /// Rejects creation in a missing (404) or terminating (403) namespace.
 pub async fn namespace_lifecycle(
     api: &Api,
@@ -25,7 +21,7 @@ pub async fn namespace_lifecycle(
         Some(p) => Some(p),
         None => api
             .registry
-            .get_opt(namespaces(), None, ns)
+            .get_opt(catalogue::namespaces(), None, ns)
             .await?
             .map(
                 |(obj, _)| match obj.pointer("/metadata/deletionTimestamp") {

@@ -101,7 +101,7 @@ pub async fn mutate_update<'a>(
     if errors.is_empty() {
         Ok(Some(guard))
     } else {
-        Err(ApiError::invalid(services(), &name, &errors))
+        Err(ApiError::invalid(catalogue::services(), &name, &errors))
     }
 }
 
@@ -113,10 +113,6 @@ fn cluster_ip(svc: &Value) -> &str {
 
 fn is_external_name(svc: &Value) -> bool {
     svc.pointer("/spec/type").and_then(Value::as_str) == Some("ExternalName")
-}
-
-fn services() -> &'static ResourceType {
-    catalogue::find("", "v1", "services").expect("services are in the catalogue")
 }
 
 fn meta_uid(obj: &Value) -> Option<String> {
@@ -137,7 +133,7 @@ async fn used_addresses(
     api: &Api,
     except_uid: Option<String>,
 ) -> ApiResult<(HashSet<u32>, HashSet<i64>)> {
-    let rt = catalogue::find("", "v1", "services").expect("services are in the catalogue");
+    let rt = catalogue::services();
     let list = api
         .registry
         .store
@@ -204,7 +200,7 @@ pub async fn create_service(
     mut svc: Value,
     dry_run: bool,
 ) -> ApiResult<Value> {
-    let rt = catalogue::find("", "v1", "services").expect("services are in the catalogue");
+    let rt = catalogue::services();
     let _guard = api.service_alloc.lock().await;
     let (used_ips, mut used_ports) = used_addresses(api, None).await?;
     let external_name = svc.pointer("/spec/type").and_then(Value::as_str) == Some("ExternalName");
