@@ -40,6 +40,8 @@ const ADMIN_KEY: &str = "client-admin.key";
 pub struct ServerCredentials {
     /// The cluster CA certificate (PEM): signs serving and client certificates.
     pub ca_cert_pem: String,
+    /// The cluster CA private key (PEM).
+    pub ca_key_pem: String,
     /// The serving certificate chain (PEM).
     pub serving_cert_pem: String,
     /// The serving private key (PEM).
@@ -244,6 +246,7 @@ pub fn load_or_create(
     };
     Ok(ServerCredentials {
         ca_cert_pem,
+        ca_key_pem,
         serving_cert_pem,
         serving_key_pem,
         admin_cert_pem,
@@ -265,14 +268,41 @@ fn new_token() -> String {
 
 /// The admin kubeconfig (YAML) pointing at `server_url`.
 pub fn admin_kubeconfig(creds: &ServerCredentials, server_url: &str) -> String {
+    kubeconfig(
+        &creds.ca_cert_pem,
+        server_url,
+        &creds.admin_cert_pem,
+        &creds.admin_key_pem,
+    )
+}
+
+/// A kubeconfig (YAML) for a client certificate, trusting `ca_cert_pem` at `server_url`.
+pub fn kubeconfig(ca_cert_pem: &str, server_url: &str, cert_pem: &str, key_pem: &str) -> String {
     use base64::Engine;
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s.as_bytes());
     format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: {}\n    server: {}\n  name: default\ncontexts:\n- context:\n    cluster: default\n    user: default\n  name: default\ncurrent-context: default\npreferences: {{}}\nusers:\n- name: default\n  user:\n    client-certificate-data: {}\n    client-key-data: {}\n",
-        b64(&creds.ca_cert_pem),
+        b64(ca_cert_pem),
         server_url,
-        b64(&creds.admin_cert_pem),
-        b64(&creds.admin_key_pem),
+        b64(cert_pem),
+        b64(key_pem),
+    )
+}
+
+/// Writes (once) a kubeconfig for a control-plane component to `path`, with a client
+/// certificate for `user` in `group`.
+pub fn component_kubeconfig(
+    path: &Path,
+    creds: &ServerCredentials,
+    server_url: &str,
+    user: &str,
+    group: Option<&str>,
+) -> Result<()> {
+    let issued = issue_client(&creds.ca_cert_pem, &creds.ca_key_pem, user, group)?;
+    write_private(
+        path,
+        &kubeconfig(&creds.ca_cert_pem, server_url, &issued.cert_pem, &issued.key_pem),
+        0o600,
     )
 }
 

@@ -51,6 +51,10 @@ pub struct Running {
     pub local_addr: SocketAddr,
     /// Path of the admin kubeconfig.
     pub kubeconfig: PathBuf,
+    /// Kubeconfig of the scheduler (user `system:kube-scheduler`).
+    pub scheduler_kubeconfig: PathBuf,
+    /// Kubeconfig of the controllers (user `system:kube-controller-manager`).
+    pub controllers_kubeconfig: PathBuf,
     /// Shared state.
     pub api: Arc<Api>,
 }
@@ -98,6 +102,16 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         &pki::admin_kubeconfig(&creds, &format!("https://{server_address}")),
         0o600,
     )?;
+    let cred_dir = server_dir.join("cred");
+    std::fs::create_dir_all(&cred_dir).map_err(|e| StartError::DataDir(cred_dir.clone(), e))?;
+    let scheduler_kubeconfig = cred_dir.join("scheduler.kubeconfig");
+    let controllers_kubeconfig = cred_dir.join("controllers.kubeconfig");
+    for (path, user) in [
+        (&scheduler_kubeconfig, "system:kube-scheduler"),
+        (&controllers_kubeconfig, "system:kube-controller-manager"),
+    ] {
+        pki::component_kubeconfig(path, &creds, &format!("https://{server_address}"), user, None)?;
+    }
     let tls = server::tls_config(
         &creds.ca_cert_pem,
         &creds.serving_cert_pem,
@@ -122,6 +136,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     Ok(Running {
         local_addr,
         kubeconfig,
+        scheduler_kubeconfig,
+        controllers_kubeconfig,
         api,
     })
 }
