@@ -1,9 +1,9 @@
 //! Records core/v1 Events about objects, as upstream's event recorder: best effort, never
 //! blocking the caller, repeats of the same event counted on one object.
 
-use k8s_openapi::jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
+use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, Resource};
 use parking_lot::Mutex;
@@ -74,7 +74,13 @@ impl EventRecorder {
     }
 
     /// Records an event about `regarding`; dropped if the writer is far behind.
-    pub fn record(&self, regarding: ObjectReference, kind: EventType, reason: &str, message: String) {
+    pub fn record(
+        &self,
+        regarding: ObjectReference,
+        kind: EventType,
+        reason: &str,
+        message: String,
+    ) {
         let _ = self.tx.try_send(Pending {
             regarding,
             kind,

@@ -167,7 +167,8 @@ impl<K> Store<K> {
 /// The index every store keeps: objects by namespace.
 pub const NAMESPACE_INDEX: &str = "namespace";
 
-/// One list+watch of a resource type, with its store and change handlers.
+/// One list+watch of a resource type, with its store and change handlers. Objects are kept
+/// without `managedFields`, which no control loop reads.
 pub struct Informer<K: Resource> {
     api: Api<K>,
     config: watcher::Config,
@@ -185,8 +186,7 @@ where
     /// An informer over `api` (all namespaces or one) with a watch configuration.
     pub fn new(api: Api<K>, config: watcher::Config) -> Self {
         let (ready_tx, ready_rx) = tokio::sync::watch::channel(false);
-        let namespace_index: IndexFn<K> =
-            Arc::new(|o: &K| vec![o.namespace().unwrap_or_default()]);
+        let namespace_index: IndexFn<K> = Arc::new(|o: &K| vec![o.namespace().unwrap_or_default()]);
         Informer {
             api,
             config,
@@ -202,7 +202,11 @@ where
     }
 
     /// Adds an index; call before [`Informer::run`].
-    pub fn add_index(&self, name: &'static str, f: impl Fn(&K) -> Vec<String> + Send + Sync + 'static) {
+    pub fn add_index(
+        &self,
+        name: &'static str,
+        f: impl Fn(&K) -> Vec<String> + Send + Sync + 'static,
+    ) {
         self.inner.write().indexers.push((name, Arc::new(f)));
     }
 
@@ -229,6 +233,7 @@ where
     pub async fn run(self) {
         let mut stream = watcher(self.api.clone(), self.config.clone())
             .default_backoff()
+            .modify(|o| o.meta_mut().managed_fields = None)
             .boxed();
         let mut relist: Option<HashMap<String, Arc<K>>> = None;
         while let Some(event) = stream.next().await {
@@ -236,7 +241,9 @@ where
                 Ok(watcher::Event::Init) => relist = Some(HashMap::new()),
                 Ok(watcher::Event::InitApply(obj)) => {
                     let key = key_of(obj.meta());
-                    relist.get_or_insert_with(HashMap::new).insert(key, Arc::new(obj));
+                    relist
+                        .get_or_insert_with(HashMap::new)
+                        .insert(key, Arc::new(obj));
                 }
                 Ok(watcher::Event::InitDone) => {
                     let fresh = relist.take().unwrap_or_default();
@@ -272,7 +279,11 @@ where
                 }
                 Ok(watcher::Event::Delete(obj)) => {
                     let key = key_of(obj.meta());
-                    let last = self.inner.write().take(&key).unwrap_or_else(|| Arc::new(obj));
+                    let last = self
+                        .inner
+                        .write()
+                        .take(&key)
+                        .unwrap_or_else(|| Arc::new(obj));
                     self.emit(Change::Deleted(last));
                 }
                 Err(e) => {

@@ -1,8 +1,8 @@
 //! Leader election through a `coordination.k8s.io/v1` Lease, as upstream's leaderelection.
 
-use k8s_openapi::jiff::Timestamp;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use k8s_openapi::jiff::Timestamp;
 use kube::api::PostParams;
 use kube::Api;
 use std::future::Future;
@@ -94,7 +94,11 @@ impl LeaderElector {
             (Some(t), Some(d)) => t.0.as_second() + i64::from(d) < now.as_second(),
             _ => true,
         };
-        let vacant = spec.holder_identity.as_deref().unwrap_or_default().is_empty();
+        let vacant = spec
+            .holder_identity
+            .as_deref()
+            .unwrap_or_default()
+            .is_empty();
         if !mine && !expired && !vacant {
             return Ok(false);
         }
@@ -105,7 +109,11 @@ impl LeaderElector {
         }
         spec.renew_time = Some(MicroTime(now));
         spec.lease_duration_seconds = Some(seconds);
-        match self.api.replace(&self.name, &PostParams::default(), &lease).await {
+        match self
+            .api
+            .replace(&self.name, &PostParams::default(), &lease)
+            .await
+        {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(s)) if s.code == 409 => Ok(false),
             Err(e) => Err(e),

@@ -1,1 +1,82 @@
-//! skiff-controllers
+//! The controllers that keep desired state, each a client of the API through kube-rs:
+//! workloads, garbage collection, namespaces, nodes, service accounts, disruption budgets
+//! and quotas. All share one set of informers and are level-triggered (key queues).
+
+pub mod cronjob;
+pub mod daemonset;
+pub mod deployment;
+pub mod disruption;
+pub mod expectations;
+pub mod garbage_collector;
+pub mod informers;
+pub mod job;
+pub mod namespace;
+pub mod node_ipam;
+pub mod node_lifecycle;
+pub mod pods;
+pub mod replicaset;
+pub mod resource_quota;
+pub mod selector;
+pub mod service_account;
+pub mod statefulset;
+
+pub use informers::Informers;
+
+use skiff_client::EventRecorder;
+
+/// What every controller gets: the API client.
+#[derive(Clone)]
+pub struct Context {
+    /// The controllers' API client.
+    pub client: kube::Client,
+}
+
+impl Context {
+    /// An event recorder reporting as `component`.
+    pub fn recorder(&self, component: &str) -> EventRecorder {
+        EventRecorder::new(self.client.clone(), component)
+    }
+}
+
+/// Controller settings.
+#[derive(Clone, Debug, Default)]
+pub struct Config {}
+
+/// Runs every controller until the future is dropped.
+pub async fn run(client: kube::Client, _config: Config) {
+    let ctx = Context {
+        client: client.clone(),
+    };
+    let informers = Informers::new(&client);
+    let replica_sets = replicaset::ReplicaSetController::new(&ctx, &informers);
+    let replication_controllers = replicaset::ReplicationManager::new(&ctx, &informers);
+    let deployments = deployment::DeploymentController::new(&ctx, &informers);
+    let daemon_sets = daemonset::DaemonSetController::new(&ctx, &informers);
+    let stateful_sets = statefulset::StatefulSetController::new(&ctx, &informers);
+    let jobs = job::JobController::new(&ctx, &informers);
+    let cron_jobs = cronjob::CronJobController::new(&ctx, &informers);
+    let garbage_collector = garbage_collector::GarbageCollector::new(&ctx, &informers);
+    let namespaces = namespace::NamespaceController::new(&ctx, &informers);
+    let node_ipam = node_ipam::NodeIpamController::new(&ctx, &informers);
+    let node_lifecycle = node_lifecycle::NodeLifecycleController::new(&ctx, &informers);
+    let service_accounts = service_account::ServiceAccountController::new(&ctx, &informers);
+    let disruption = disruption::DisruptionController::new(&ctx, &informers);
+    let resource_quota = resource_quota::ResourceQuotaController::new(&ctx, &informers);
+    informers.start().await;
+    tracing::info!("controller caches loaded; starting controllers");
+    replica_sets.start();
+    replication_controllers.start();
+    deployments.start();
+    daemon_sets.start();
+    stateful_sets.start();
+    jobs.start();
+    cron_jobs.start();
+    garbage_collector.start();
+    namespaces.start();
+    node_ipam.start();
+    node_lifecycle.start();
+    service_accounts.start();
+    disruption.start();
+    resource_quota.start();
+    futures::future::pending::<()>().await;
+}

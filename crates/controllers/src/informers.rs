@@ -1,0 +1,156 @@
+//! The informers every controller shares: one watch per resource type for the whole process.
+
+use k8s_openapi::api::apps::v1::{
+    ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet,
+};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{
+    LimitRange, Namespace, Node, PersistentVolumeClaim, Pod, ReplicationController, ResourceQuota,
+    ServiceAccount,
+};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::runtime::watcher;
+use kube::{Api, Resource};
+use serde::de::DeserializeOwned;
+use skiff_client::{Informer, Store};
+use std::fmt::Debug;
+
+/// Index of objects by the uid of their controlling owner.
+pub const CONTROLLER_INDEX: &str = "controller";
+/// Index of pods by `spec.nodeName`.
+pub const NODE_INDEX: &str = "node";
+
+/// The uid of the controlling owner reference, if any.
+pub fn controller_uid(meta: &ObjectMeta) -> Option<&str> {
+    meta.owner_references
+        .as_deref()?
+        .iter()
+        .find(|r| r.controller == Some(true))
+        .map(|r| r.uid.as_str())
+}
+
+fn informer<K>(client: &kube::Client) -> Informer<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    let informer = Informer::new(Api::<K>::all(client.clone()), watcher::Config::default());
+    informer.add_index(CONTROLLER_INDEX, |o: &K| {
+        controller_uid(o.meta())
+            .map(str::to_string)
+            .into_iter()
+            .collect()
+    });
+    informer
+}
+
+/// Every informer the controllers use; controllers register handlers, then [`Informers::start`].
+pub struct Informers {
+    /// Pods (indexed by controller and node).
+    pub pods: Informer<Pod>,
+    /// Nodes.
+    pub nodes: Informer<Node>,
+    /// Namespaces.
+    pub namespaces: Informer<Namespace>,
+    /// ReplicaSets.
+    pub replica_sets: Informer<ReplicaSet>,
+    /// ReplicationControllers.
+    pub replication_controllers: Informer<ReplicationController>,
+    /// Deployments.
+    pub deployments: Informer<Deployment>,
+    /// DaemonSets.
+    pub daemon_sets: Informer<DaemonSet>,
+    /// StatefulSets.
+    pub stateful_sets: Informer<StatefulSet>,
+    /// ControllerRevisions.
+    pub controller_revisions: Informer<ControllerRevision>,
+    /// Jobs.
+    pub jobs: Informer<Job>,
+    /// CronJobs.
+    pub cron_jobs: Informer<CronJob>,
+    /// PodDisruptionBudgets.
+    pub pod_disruption_budgets: Informer<PodDisruptionBudget>,
+    /// PersistentVolumeClaims.
+    pub persistent_volume_claims: Informer<PersistentVolumeClaim>,
+    /// ServiceAccounts.
+    pub service_accounts: Informer<ServiceAccount>,
+    /// ResourceQuotas.
+    pub resource_quotas: Informer<ResourceQuota>,
+    /// LimitRanges.
+    pub limit_ranges: Informer<LimitRange>,
+    /// Leases (node heartbeats live in `kube-node-lease`).
+    pub leases: Informer<Lease>,
+}
+
+impl Informers {
+    /// Informers over `client`, not yet running.
+    pub fn new(client: &kube::Client) -> Self {
+        let pods = informer::<Pod>(client);
+        pods.add_index(NODE_INDEX, |p: &Pod| {
+            p.spec
+                .as_ref()
+                .and_then(|s| s.node_name.clone())
+                .filter(|n| !n.is_empty())
+                .into_iter()
+                .collect()
+        });
+        Informers {
+            pods,
+            nodes: informer(client),
+            namespaces: informer(client),
+            replica_sets: informer(client),
+            replication_controllers: informer(client),
+            deployments: informer(client),
+            daemon_sets: informer(client),
+            stateful_sets: informer(client),
+            controller_revisions: informer(client),
+            jobs: informer(client),
+            cron_jobs: informer(client),
+            pod_disruption_budgets: informer(client),
+            persistent_volume_claims: informer(client),
+            service_accounts: informer(client),
+            resource_quotas: informer(client),
+            limit_ranges: informer(client),
+            leases: informer(client),
+        }
+    }
+
+    /// Starts every watch and waits until each has loaded its first list.
+    pub async fn start(self) {
+        let mut ready: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> =
+            Vec::new();
+        macro_rules! start {
+            ($($f:ident),*) => {$(
+                let store = self.$f.store();
+                ready.push(Box::pin(async move { store.wait_ready().await }));
+                tokio::spawn(self.$f.run());
+            )*};
+        }
+        start!(
+            pods,
+            nodes,
+            namespaces,
+            replica_sets,
+            replication_controllers,
+            deployments,
+            daemon_sets,
+            stateful_sets,
+            controller_revisions,
+            jobs,
+            cron_jobs,
+            pod_disruption_budgets,
+            persistent_volume_claims,
+            service_accounts,
+            resource_quotas,
+            limit_ranges,
+            leases
+        );
+        futures::future::join_all(ready).await;
+    }
+}
+
+/// Objects in `store` controlled by the object with `uid`.
+pub fn controlled_by<K>(store: &Store<K>, uid: &str) -> Vec<std::sync::Arc<K>> {
+    store.by_index(CONTROLLER_INDEX, uid)
+}
