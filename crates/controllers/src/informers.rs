@@ -21,6 +21,8 @@ use std::fmt::Debug;
 pub const CONTROLLER_INDEX: &str = "controller";
 /// Index of pods by `spec.nodeName`.
 pub const NODE_INDEX: &str = "node";
+/// Index of objects with no controlling owner, by namespace.
+pub const ORPHAN_INDEX: &str = "orphan";
 
 /// The uid of the controlling owner reference, if any.
 pub fn controller_uid(meta: &ObjectMeta) -> Option<&str> {
@@ -41,6 +43,10 @@ where
             .map(str::to_string)
             .into_iter()
             .collect()
+    });
+    informer.add_index(ORPHAN_INDEX, |o: &K| match controller_uid(o.meta()) {
+        Some(_) => Vec::new(),
+        None => vec![o.meta().namespace.clone().unwrap_or_default()],
     });
     informer
 }

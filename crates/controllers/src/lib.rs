@@ -2,10 +2,12 @@
 //! workloads, garbage collection, namespaces, nodes, service accounts, disruption budgets
 //! and quotas. All share one set of informers and are level-triggered (key queues).
 
+pub mod claim;
 pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
 pub mod disruption;
+pub mod error;
 pub mod expectations;
 pub mod garbage_collector;
 pub mod informers;
