@@ -9,7 +9,6 @@ pub mod error;
 pub mod handlers;
 pub mod meta;
 pub mod namespace_cache;
-pub mod namespace_finalizer;
 pub mod negotiate;
 pub mod pki;
 pub mod registry;

@@ -2,7 +2,7 @@
 
 use crate::registry::Registry;
 use crate::state::Api;
-use crate::{bootstrap, namespace_cache, namespace_finalizer, pki, server};
+use crate::{bootstrap, namespace_cache, pki, server};
 use skiff_store::Store;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -131,7 +131,6 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     bootstrap::ensure_defaults(&registry)
         .await
         .map_err(StartError::Bootstrap)?;
-    tokio::spawn(namespace_finalizer::run(api.clone()));
     api.ready.store(true, Ordering::Release);
     Ok(Running {
         local_addr,
