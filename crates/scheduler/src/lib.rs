@@ -1,1 +1,15 @@
-//! skiff-scheduler
+//! The pod scheduler: filters, scores, queue with backoff, binding, preemption.
+
+pub mod cache;
+pub mod cycle_state;
+pub mod diagnosis;
+pub mod framework;
+pub mod node_info;
+pub mod plugins;
+pub mod pod_info;
+pub mod resources;
+pub mod schedule;
+pub mod selector;
+
+#[cfg(test)]
+mod testing;
