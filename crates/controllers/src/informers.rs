@@ -33,6 +33,22 @@ pub fn controller_uid(meta: &ObjectMeta) -> Option<&str> {
         .map(|r| r.uid.as_str())
 }
 
+/// The `namespace/name` key of the controlling owner of `meta` if that owner is a `kind`.
+pub fn controller_key(meta: &ObjectMeta, kind: &str) -> Option<String> {
+    let owner = meta
+        .owner_references
+        .as_deref()?
+        .iter()
+        .find(|r| r.controller == Some(true))?;
+    if owner.kind != kind {
+        return None;
+    }
+    Some(match meta.namespace.as_deref() {
+        Some(ns) if !ns.is_empty() => format!("{ns}/{}", owner.name),
+        _ => owner.name.clone(),
+    })
+}
+
 fn informer<K>(client: &kube::Client) -> Informer<K>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
