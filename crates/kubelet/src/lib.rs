@@ -1,1 +1,20 @@
-//! skiff-kubelet
+//! The node agent's shared core: the container runtime trait (CRI-shaped, with a fake), pod
+//! workers that drive it, pod status by upstream's rules, Node registration and the Lease
+//! heartbeat. Used by the real agent and by simulated nodes alike.
+#![forbid(unsafe_code)]
+
+pub mod backoff;
+pub mod lease;
+pub mod node;
+pub mod pod_state;
+pub mod pod_sync;
+pub mod runtime;
+pub mod status;
+
+pub use lease::NodeLease;
+pub use node::NodeConfig;
+pub use pod_state::PodRuntimeState;
+pub use pod_sync::{PodSyncer, SyncResult};
+pub use runtime::fake::FakeRuntime;
+pub use runtime::Runtime;
+pub use status::{pod_status, StatusContext, Waiting};
