@@ -7,6 +7,7 @@ pub mod framework;
 pub mod node_info;
 pub mod plugins;
 pub mod pod_info;
+pub mod queue;
 pub mod resources;
 pub mod schedule;
 pub mod selector;
