@@ -1,4 +1,5 @@
-//! Objects every cluster starts with: system namespaces and the `kubernetes` Service.
+//! Objects every cluster starts with: system namespaces, the `kubernetes` Service and the
+//! system PriorityClasses.
 
 use crate::error::ApiResult;
 use crate::registry::Registry;
@@ -9,7 +10,8 @@ use skiff_api::{catalogue, strategy};
 pub const SYSTEM_NAMESPACES: &[&str] =
     &["default", "kube-system", "kube-public", "kube-node-lease"];
 
-/// Creates the system namespaces and the `kubernetes` Service if they are missing.
+/// Creates the system namespaces, the `kubernetes` Service and the system PriorityClasses if
+/// they are missing.
 pub async fn ensure_defaults(reg: &Registry) -> ApiResult<()> {
     let ns_rt = catalogue::namespaces();
     for name in SYSTEM_NAMESPACES {
@@ -49,6 +51,25 @@ pub async fn ensure_defaults(reg: &Registry) -> ApiResult<()> {
         strategy::default(svc_rt, &mut svc);
         strategy::prepare_for_create(svc_rt, &mut svc);
         match reg.create(svc_rt, Some("default"), "kubernetes", svc).await {
+            Ok(_) => {}
+            Err(e) if e.code == 409 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let pc_rt = crate::admission::priority_classes()?;
+    for (name, value, description) in crate::admission::SYSTEM_CLASSES {
+        if reg.get_opt(pc_rt, None, name).await?.is_some() {
+            continue;
+        }
+        let mut pc = json!({
+            "apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+            "metadata": { "name": name },
+            "value": value, "description": description, "preemptionPolicy": "PreemptLowerPriority",
+        });
+        crate::meta::prepare_create(&mut pc)?;
+        strategy::default(pc_rt, &mut pc);
+        strategy::prepare_for_create(pc_rt, &mut pc);
+        match reg.create(pc_rt, None, name, pc).await {
             Ok(_) => {}
             Err(e) if e.code == 409 => {}
             Err(e) => return Err(e),

@@ -857,7 +857,7 @@ async fn evictions_spend_the_disruption_budget() {
         s.patch(
             &format!("{pods}/{name}/status"),
             "application/merge-patch+json",
-            json!({"status": {"phase": "Running"}}),
+            json!({"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}),
         )
         .await;
     }

@@ -63,15 +63,24 @@ pub async fn admit_eviction(ctx: &Ctx, pod_name: &str) -> ApiResult<()> {
             .pointer("/status/disruptionsAllowed")
             .and_then(Value::as_i64)
             .unwrap_or(0);
+        let desired = pdb
+            .pointer("/status/desiredHealthy")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        let current = pdb
+            .pointer("/status/currentHealthy")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        // an unready pod does not count as healthy: evicting it spends nothing
+        if !is_ready(&pod) {
+            let policy = pdb
+                .pointer("/spec/unhealthyPodEvictionPolicy")
+                .and_then(Value::as_str);
+            if policy == Some("AlwaysAllow") || (current >= desired && desired > 0) {
+                return Ok(());
+            }
+        }
         if allowed <= 0 {
-            let desired = pdb
-                .pointer("/status/desiredHealthy")
-                .and_then(Value::as_i64)
-                .unwrap_or(0);
-            let current = pdb
-                .pointer("/status/currentHealthy")
-                .and_then(Value::as_i64)
-                .unwrap_or(0);
             return Err(too_many(format!("The disruption budget {pdb_name} needs {desired} healthy pods and has {current} currently")));
         }
         let status = &mut pdb["status"];
@@ -93,4 +102,13 @@ pub async fn admit_eviction(ctx: &Ctx, pod_name: &str) -> ApiResult<()> {
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// Whether the pod has condition Ready=True.
+fn is_ready(pod: &Value) -> bool {
+    pod.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True")
 }

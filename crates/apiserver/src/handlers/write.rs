@@ -99,12 +99,15 @@ pub async fn create_prepared(
     let rt = ctx.target.rt;
     let ns = ctx.target.namespace.as_deref();
     admission::namespace_lifecycle(&ctx.api, rt, ns, meta::name(&obj)).await?;
+    admission::mutate_create(&ctx.api, rt, &mut obj).await?;
     strategy::default(rt, &mut obj);
     strategy::prepare_for_create(rt, &mut obj);
+    admission::limit_ranger(&ctx.api, rt, ns, &mut obj).await?;
     let errs = strategy::validate(rt, &obj);
     if !errs.is_empty() {
         return Err(ApiError::invalid(rt, meta::name(&obj), &errs));
     }
+    admission::charge_create(&ctx.api, rt, ns, &obj, dry_run).await?;
     if let Some(manager) = manager {
         apply::record_update(rt, None, &mut obj, manager, &meta::now());
     }
