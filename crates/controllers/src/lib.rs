@@ -33,6 +33,8 @@ use skiff_client::EventRecorder;
 pub struct Context {
     /// The controllers' API client.
     pub client: kube::Client,
+    /// Controller settings.
+    pub config: Config,
 }
 
 impl Context {
@@ -44,12 +46,16 @@ impl Context {
 
 /// Controller settings.
 #[derive(Clone, Debug, Default)]
-pub struct Config {}
+pub struct Config {
+    /// How long a node may be silent before it is marked Unknown (default 40 s).
+    pub node_monitor_grace_period: Option<std::time::Duration>,
+}
 
 /// Runs every controller until the future is dropped.
-pub async fn run(client: kube::Client, _config: Config) {
+pub async fn run(client: kube::Client, config: Config) {
     let ctx = Context {
         client: client.clone(),
+        config,
     };
     let informers = Informers::new(&client);
     let replica_sets = replicaset::ReplicaSetController::new(&ctx, &informers);
