@@ -192,3 +192,78 @@ impl Drop for Cluster {
         self.kill();
     }
 }
+
+/// A `skiff sim nodes` process; killed on drop (its nodes stop heartbeating).
+pub struct SimNodes {
+    child: Option<Child>,
+    pub prefix: String,
+    pub count: usize,
+}
+
+impl SimNodes {
+    /// Kills the process: its nodes stop renewing their Leases.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// The node names this process runs.
+    pub fn names(&self) -> Vec<String> {
+        (0..self.count).map(|i| format!("{}{i}", self.prefix)).collect()
+    }
+}
+
+impl Drop for SimNodes {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Cluster {
+    /// Starts `count` simulated nodes named `<prefix><i>` and waits until they are Ready.
+    pub fn sim_nodes(&self, count: usize, prefix: &str) -> SimNodes {
+        let log = std::fs::File::create(self.dir.path().join(format!("sim-{prefix}log"))).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_skiff"))
+            .args(["sim", "nodes", "--kubeconfig"])
+            .arg(self.kubeconfig())
+            .args(["--count", &count.to_string(), "--name-prefix", prefix])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn skiff sim nodes");
+        let sim = SimNodes {
+            child: Some(child),
+            prefix: prefix.to_string(),
+            count,
+        };
+        for name in sim.names() {
+            self.wait_for(&format!("node {name} Ready"), Duration::from_secs(60), || {
+                let out = self.kubectl(&[
+                    "get",
+                    "node",
+                    &name,
+                    "-o",
+                    "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+                ]);
+                String::from_utf8_lossy(&out.stdout) == "True"
+            });
+        }
+        sim
+    }
+
+    /// Polls `check` every 200 ms until it holds; panics with `what` and the server log
+    /// after `timeout`.
+    pub fn wait_for(&self, what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+        let deadline = Instant::now() + timeout;
+        while !check() {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; server log tail:\n{}",
+                tail(&self.log(), 40)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}

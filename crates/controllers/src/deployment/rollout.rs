@@ -213,3 +213,45 @@ impl Shared {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::apps::v1::{DeploymentSpec, ReplicaSetSpec};
+
+    fn deployment(replicas: i32) -> Deployment {
+        Deployment {
+            spec: Some(DeploymentSpec {
+                replicas: Some(replicas),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn rs(replicas: i32) -> ReplicaSet {
+        ReplicaSet {
+            spec: Some(ReplicaSetSpec {
+                replicas: Some(replicas),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn new_replica_set_grows_only_by_the_surge() {
+        // 6 replicas, 25% surge rounds up to 2: old 6 + new 0 may grow the new one to 2.
+        let d = deployment(6);
+        assert_eq!(new_rs_replicas(&d, &[rs(6), rs(0)], 0), 2);
+        // Already at 6 + 2: no more growth.
+        assert_eq!(new_rs_replicas(&d, &[rs(6), rs(2)], 2), 2);
+        // Old scaled down to 4: the new one may reach 4.
+        assert_eq!(new_rs_replicas(&d, &[rs(4), rs(2)], 2), 4);
+    }
+
+    #[test]
+    fn a_fresh_deployment_creates_all_replicas_at_once() {
+        assert_eq!(new_rs_replicas(&deployment(6), &[], 0), 6);
+    }
+}
