@@ -204,4 +204,25 @@ mod tests {
         assert!(n.used_ports.is_empty());
         assert_eq!(n.count_matching("default", &web, false), 1);
     }
+
+    #[test]
+    fn terminating_pods_do_not_count_for_spreading() {
+        let mut n = NodeInfo::new(Arc::new(node("n1", "4", "8Gi")));
+        n.add_pod(cached(
+            pod("a", "", "")
+                .labels(&[("app", "web")])
+                .terminating()
+                .build(),
+        ));
+        n.add_pod(cached(
+            pod("b", "", "")
+                .labels(&[("app", "web")])
+                .namespace("other")
+                .build(),
+        ));
+        let web = LabelSelector::from_map(&[("app".to_string(), "web".to_string())].into());
+        assert_eq!(n.count_matching("default", &web, false), 0);
+        assert_eq!(n.count_matching("default", &web, true), 1);
+        assert_eq!(n.count_matching("other", &web, false), 1);
+    }
 }

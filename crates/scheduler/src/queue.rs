@@ -119,7 +119,7 @@ impl Inner {
         });
     }
 
-    fn to_backoff_or_active(&mut self, key: &str, now: Instant) -> bool {
+    fn requeue(&mut self, key: &str, now: Instant) -> bool {
         self.unschedulable.remove(key);
         let Some(e) = self.entries.get_mut(key) else {
             return false;
@@ -167,7 +167,7 @@ impl Inner {
                 .cloned()
                 .collect();
             for key in stale {
-                self.to_backoff_or_active(&key, now);
+                self.requeue(&key, now);
             }
         }
     }
@@ -250,16 +250,21 @@ impl SchedulingQueue {
         let priority_changed = e.qp.priority != priority;
         e.qp.pod = pod;
         e.qp.priority = priority;
-        match e.place {
-            Place::Active if priority_changed => inner.activate(&key),
-            Place::InFlight if was_changed => e.updated_in_flight = true,
-            Place::Unschedulable if was_changed => {
-                if inner.to_backoff_or_active(&key, Instant::now()) {
-                    drop(inner);
-                    self.notify.notify_one();
-                }
+        if e.place == Place::InFlight && was_changed {
+            e.updated_in_flight = true;
+        }
+        let place = e.place;
+        let woke = match place {
+            Place::Active if priority_changed => {
+                inner.activate(&key);
+                true
             }
-            _ => {}
+            Place::Unschedulable if was_changed => inner.requeue(&key, Instant::now()),
+            _ => false,
+        };
+        drop(inner);
+        if woke {
+            self.notify.notify_one();
         }
     }
 
@@ -324,7 +329,7 @@ impl SchedulingQueue {
         e.failed_at = now;
         e.plugins = plugins;
         if moved || e.updated_in_flight {
-            if inner.to_backoff_or_active(key, now) {
+            if inner.requeue(key, now) {
                 drop(inner);
                 self.notify.notify_one();
             }
@@ -351,7 +356,7 @@ impl SchedulingQueue {
         }
         entry.qp.attempts = entry.qp.attempts.max(qp.attempts);
         entry.failed_at = Instant::now();
-        if inner.to_backoff_or_active(&key, Instant::now()) {
+        if inner.requeue(&key, Instant::now()) {
             drop(inner);
             self.notify.notify_one();
         }
@@ -378,7 +383,7 @@ impl SchedulingQueue {
         let now = Instant::now();
         let mut woke = false;
         for key in keys {
-            woke |= inner.to_backoff_or_active(&key, now);
+            woke |= inner.requeue(&key, now);
         }
         drop(inner);
         if woke {

@@ -297,11 +297,13 @@ mod tests {
 
     #[test]
     fn limits_stand_in_for_missing_requests() {
-        let mut c = k8s_openapi::api::core::v1::Container::default();
-        c.resources = Some(k8s_openapi::api::core::v1::ResourceRequirements {
-            limits: Some([("cpu".to_string(), Quantity("250m".into()))].into()),
+        let c = k8s_openapi::api::core::v1::Container {
+            resources: Some(k8s_openapi::api::core::v1::ResourceRequirements {
+                limits: Some([("cpu".to_string(), Quantity("250m".into()))].into()),
+                ..Default::default()
+            }),
             ..Default::default()
-        });
+        };
         let r = pod_requests(&pod_with(vec![c]));
         assert_eq!(r.requests.milli_cpu, 250);
         assert_eq!(r.non_zero_cpu, 250);

@@ -143,7 +143,7 @@ pub fn filter(cycle: &CycleState, node: &NodeInfo) -> FilterResult {
             }
         }
         // The first pod of a group with affinity to itself may go anywhere.
-        if !pods_exist && !(s.affinity.is_empty() && s.self_matches) {
+        if !(pods_exist || s.affinity.is_empty() && s.self_matches) {
             return Err(Failure::new(
                 Plugin::InterPodAffinity,
                 Code::UnschedulableAndUnresolvable,

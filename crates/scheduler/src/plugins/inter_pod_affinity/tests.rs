@@ -24,11 +24,11 @@ fn with_affinity(
     anti: Vec<PodAffinityTerm>,
 ) -> PodBuilder {
     b.affinity(Affinity {
-        pod_affinity: (!affinity.is_empty()).then(|| PodAffinity {
+        pod_affinity: (!affinity.is_empty()).then_some(PodAffinity {
             required_during_scheduling_ignored_during_execution: Some(affinity),
             preferred_during_scheduling_ignored_during_execution: None,
         }),
-        pod_anti_affinity: (!anti.is_empty()).then(|| PodAntiAffinity {
+        pod_anti_affinity: (!anti.is_empty()).then_some(PodAntiAffinity {
             required_during_scheduling_ignored_during_execution: Some(anti),
             preferred_during_scheduling_ignored_during_execution: None,
         }),
