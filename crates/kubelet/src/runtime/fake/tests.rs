@@ -1,5 +1,5 @@
 use super::*;
-use crate::runtime::{ContainerMetadata, PodSandboxMetadata};
+use crate::runtime::{ContainerMetadata, PodSandboxMetadata, CONTAINER_TYPE_LABEL};
 use std::collections::BTreeMap;
 
 fn sandbox(annotations: &[(&str, &str)]) -> PodSandboxConfig {
