@@ -119,6 +119,7 @@ impl Inner {
         });
     }
 
+    /// Moves a pod to backoff or active; true if moved (a waiting `pop` must recompute).
     fn requeue(&mut self, key: &str, now: Instant) -> bool {
         self.unschedulable.remove(key);
         let Some(e) = self.entries.get_mut(key) else {
@@ -130,7 +131,7 @@ impl Inner {
             e.seq = self.seq;
             e.place = Place::Backoff;
             self.backoff.push(Reverse((until, e.seq, key.to_string())));
-            false
+            true
         } else {
             self.activate(key);
             true

@@ -125,3 +125,29 @@ async fn a_failed_binding_is_retried_after_backoff() {
     assert_eq!(q.pop().await.key, "default/a");
     assert_eq!(start.elapsed(), INITIAL_BACKOFF);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_waiting_pop_wakes_when_a_moved_pods_backoff_ends() {
+    let q = SchedulingQueue::new();
+    q.add(p("a", 1), 0);
+    let qp = q.pop().await;
+    q.unschedulable(&qp.key, Plugin::NodeResourcesFit.bit(), q.cycle());
+    let waiter = tokio::spawn({
+        let q = q.clone();
+        async move {
+            let start = Instant::now();
+            let key = q.pop().await.key;
+            (key, start.elapsed())
+        }
+    });
+    tokio::task::yield_now().await;
+    q.move_all(ANY_PLUGIN);
+    let (key, waited) = waiter.await.expect("pop");
+    assert_eq!(key, "default/a");
+    assert!(
+        waited <= INITIAL_BACKOFF,
+        "woke at the end of backoff, not at the next sweep: {waited:?}"
+    );
+}
+
+const ANY_PLUGIN: PluginSet = PluginSet::MAX;
