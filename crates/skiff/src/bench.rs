@@ -12,11 +12,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
+mod density;
+
 /// What to benchmark.
 #[derive(clap::Subcommand)]
 pub enum Bench {
     /// API server: create throughput and latency, watch latency, memory, crash durability.
     Api(ApiArgs),
+    /// Scheduler and hollow nodes: pods bound and Running per second, API latency, memory.
+    Density(density::DensityArgs),
 }
 
 /// Options of `skiff bench api`.
@@ -40,6 +44,7 @@ pub struct ApiArgs {
 pub async fn run(what: Bench) -> Result<()> {
     match what {
         Bench::Api(args) => api(args).await,
+        Bench::Density(args) => density::density(args).await,
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod bench;
 mod client;
+mod sim;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -24,6 +25,11 @@ enum Command {
     Bench {
         #[command(subcommand)]
         what: bench::Bench,
+    },
+    /// Simulates nodes (hollow kubelets on a fake runtime).
+    Sim {
+        #[command(subcommand)]
+        what: sim::Sim,
     },
 }
 
@@ -112,6 +118,7 @@ fn main() -> Result<()> {
         match cli.command {
             Command::Server(args) => server(args).await,
             Command::Bench { what } => bench::run(what).await,
+            Command::Sim { what } => sim::run(what).await,
         }
     })
 }
