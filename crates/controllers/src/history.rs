@@ -96,7 +96,7 @@ pub fn new_revision(
 /// What creating a revision came to.
 pub enum Created {
     /// The revision exists with the wanted data (made now or found).
-    Ok(ControllerRevision),
+    Ok(Box<ControllerRevision>),
     /// A different revision holds the name: the owner must bump its collision count.
     Collision,
 }
@@ -108,13 +108,13 @@ pub async fn create(
     owner_uid: &str,
 ) -> Result<Created, kube::Error> {
     match api.create(&PostParams::default(), &revision).await {
-        Ok(r) => Ok(Created::Ok(r)),
+        Ok(r) => Ok(Created::Ok(Box::new(r))),
         Err(kube::Error::Api(e)) if e.code == 409 => {
             let name = revision.metadata.name.clone().unwrap_or_default();
             let existing = api.get(&name).await?;
             let ours = crate::informers::controller_uid(&existing.metadata) == Some(owner_uid);
             if ours && existing.data == revision.data {
-                Ok(Created::Ok(existing))
+                Ok(Created::Ok(Box::new(existing)))
             } else {
                 Ok(Created::Collision)
             }

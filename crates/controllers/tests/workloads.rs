@@ -55,24 +55,39 @@ async fn add_node(client: &kube::Client, name: &str) -> Result<()> {
     let node: Node = serde_json::from_value(json!({
         "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
     }))?;
-    Api::<Node>::all(client.clone()).create(&PostParams::default(), &node).await?;
+    Api::<Node>::all(client.clone())
+        .create(&PostParams::default(), &node)
+        .await?;
     Ok(())
 }
 
 async fn pods(client: &kube::Client, selector: &str) -> Result<Vec<Pod>> {
     let api: Api<Pod> = Api::namespaced(client.clone(), "default");
-    Ok(api.list(&ListParams::default().labels(selector)).await?.items)
+    Ok(api
+        .list(&ListParams::default().labels(selector))
+        .await?
+        .items)
 }
 
 fn phase(pod: &Pod) -> &str {
-    pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("")
+    pod.status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .unwrap_or("")
 }
 
 async fn bind(client: &kube::Client, pod: &str, node: &str) -> Result<()> {
     let api: Api<Pod> = Api::namespaced(client.clone(), "default");
     let binding = Binding {
-        metadata: ObjectMeta { name: Some(pod.into()), ..Default::default() },
-        target: ObjectReference { kind: Some("Node".into()), name: Some(node.into()), ..Default::default() },
+        metadata: ObjectMeta {
+            name: Some(pod.into()),
+            ..Default::default()
+        },
+        target: ObjectReference {
+            kind: Some("Node".into()),
+            name: Some(node.into()),
+            ..Default::default()
+        },
     };
     let _: serde_json::Value = api
         .create_subresource("binding", pod, &PostParams::default(), &binding)
@@ -88,7 +103,8 @@ async fn set_phase(client: &kube::Client, pod: &str, phase: &str) -> Result<()> 
     let patch = json!({"status": {"phase": phase, "conditions": [
         {"type": "Ready", "status": ready, "lastTransitionTime": now},
     ]}});
-    api.patch_status(pod, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+    api.patch_status(pod, &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
     Ok(())
 }
 
@@ -125,10 +141,19 @@ async fn daemonset_runs_one_pod_per_node_and_a_new_node_gets_one() -> Result<()>
     .await?;
     let pod = &two[0];
     let labels = pod.metadata.labels.clone().unwrap_or_default();
-    assert!(labels.contains_key("controller-revision-hash"), "{labels:?}");
-    let tolerations = pod.spec.as_ref().and_then(|s| s.tolerations.clone()).unwrap_or_default();
-    assert!(tolerations.iter().any(|t| t.key.as_deref() == Some("node.kubernetes.io/unreachable")
-        && t.effect.as_deref() == Some("NoExecute")));
+    assert!(
+        labels.contains_key("controller-revision-hash"),
+        "{labels:?}"
+    );
+    let tolerations = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.tolerations.clone())
+        .unwrap_or_default();
+    assert!(tolerations.iter().any(
+        |t| t.key.as_deref() == Some("node.kubernetes.io/unreachable")
+            && t.effect.as_deref() == Some("NoExecute")
+    ));
 
     add_node(&c.client, "n3").await?;
     let three = eventually(20, "a pod on the new node", || async {
@@ -139,7 +164,8 @@ async fn daemonset_runs_one_pod_per_node_and_a_new_node_gets_one() -> Result<()>
     assert_eq!(three.len(), 3, "exactly one pod per node");
     for p in &three {
         let name = p.metadata.name.clone().unwrap_or_default();
-        let node = skiff_controllers::daemonset::eligibility::target_node(p.spec.as_ref()).unwrap_or_default();
+        let node = skiff_controllers::daemonset::eligibility::target_node(p.spec.as_ref())
+            .unwrap_or_default();
         bind(&c.client, &name, &node).await?;
         set_phase(&c.client, &name, "Running").await?;
     }
@@ -177,27 +203,51 @@ async fn statefulset_creates_web_0_before_web_1_with_claims() -> Result<()> {
     api.create(&PostParams::default(), &sts).await?;
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(c.client.clone(), "default");
     let pods_api: Api<Pod> = Api::namespaced(c.client.clone(), "default");
-    let web0 = eventually(20, "web-0", || async { Ok(pods_api.get_opt("web-0").await?) }).await?;
-    assert!(claims.get_opt("data-web-0").await?.is_some(), "claim made before the pod");
+    let web0 = eventually(20, "web-0", || async {
+        Ok(pods_api.get_opt("web-0").await?)
+    })
+    .await?;
+    assert!(
+        claims.get_opt("data-web-0").await?.is_some(),
+        "claim made before the pod"
+    );
     let spec = web0.spec.clone().unwrap_or_default();
     assert_eq!(spec.hostname.as_deref(), Some("web-0"));
     assert_eq!(spec.subdomain.as_deref(), Some("web"));
     let labels = web0.metadata.labels.clone().unwrap_or_default();
-    assert_eq!(labels.get("statefulset.kubernetes.io/pod-name").map(String::as_str), Some("web-0"));
-    assert_eq!(labels.get("apps.kubernetes.io/pod-index").map(String::as_str), Some("0"));
+    assert_eq!(
+        labels
+            .get("statefulset.kubernetes.io/pod-name")
+            .map(String::as_str),
+        Some("web-0")
+    );
+    assert_eq!(
+        labels
+            .get("apps.kubernetes.io/pod-index")
+            .map(String::as_str),
+        Some("0")
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(pods_api.get_opt("web-1").await?.is_none(), "web-1 waits for web-0 to be Ready");
+    assert!(
+        pods_api.get_opt("web-1").await?.is_none(),
+        "web-1 waits for web-0 to be Ready"
+    );
 
     add_node(&c.client, "n1").await?;
     bind(&c.client, "web-0", "n1").await?;
     set_phase(&c.client, "web-0", "Running").await?;
-    eventually(20, "web-1", || async { Ok(pods_api.get_opt("web-1").await?) }).await?;
+    eventually(20, "web-1", || async {
+        Ok(pods_api.get_opt("web-1").await?)
+    })
+    .await?;
     assert!(claims.get_opt("data-web-1").await?.is_some());
     bind(&c.client, "web-1", "n1").await?;
     set_phase(&c.client, "web-1", "Running").await?;
     eventually(20, "two ready replicas on one revision", || async {
         let s = api.get("web").await?.status.unwrap_or_default();
-        Ok((s.ready_replicas == Some(2) && s.current_revision.is_some() && s.current_revision == s.update_revision)
+        Ok((s.ready_replicas == Some(2)
+            && s.current_revision.is_some()
+            && s.current_revision == s.update_revision)
             .then_some(()))
     })
     .await
@@ -221,19 +271,29 @@ async fn job_with_five_completions_never_runs_more_than_two() -> Result<()> {
     let mut finished = 0;
     loop {
         let job = api.get("pi").await?;
-        let complete = job.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| {
-            cs.iter().any(|c| c.type_ == "Complete" && c.status == "True")
-        });
+        let complete = job
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c.type_ == "Complete" && c.status == "True")
+            });
         if complete {
             break;
         }
         let all = pods(&c.client, "batch.kubernetes.io/job-name=pi").await?;
-        let running: Vec<&Pod> = all.iter().filter(|p| !matches!(phase(p), "Succeeded" | "Failed")).collect();
+        let running: Vec<&Pod> = all
+            .iter()
+            .filter(|p| !matches!(phase(p), "Succeeded" | "Failed"))
+            .collect();
         assert!(running.len() <= 2, "{} pods active at once", running.len());
         if let Some(p) = running.first() {
             let name = p.metadata.name.clone().unwrap_or_default();
             let finalizers = p.metadata.finalizers.clone().unwrap_or_default();
-            assert!(finalizers.iter().any(|f| f == "batch.kubernetes.io/job-tracking"));
+            assert!(finalizers
+                .iter()
+                .any(|f| f == "batch.kubernetes.io/job-tracking"));
             if p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_none() {
                 bind(&c.client, &name, "n1").await?;
             }
@@ -249,11 +309,22 @@ async fn job_with_five_completions_never_runs_more_than_two() -> Result<()> {
     assert_eq!(status.succeeded, Some(5));
     assert_eq!(status.active.unwrap_or(0), 0);
     assert!(status.completion_time.is_some());
-    let conditions: Vec<String> = status.conditions.unwrap_or_default().into_iter().map(|c| c.type_).collect();
-    assert!(conditions.contains(&"SuccessCriteriaMet".to_string()), "{conditions:?}");
+    let conditions: Vec<String> = status
+        .conditions
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.type_)
+        .collect();
+    assert!(
+        conditions.contains(&"SuccessCriteriaMet".to_string()),
+        "{conditions:?}"
+    );
     eventually(20, "finalizers removed", || async {
         let all = pods(&c.client, "batch.kubernetes.io/job-name=pi").await?;
-        Ok(all.iter().all(|p| p.metadata.finalizers.as_ref().is_none_or(|f| f.is_empty())).then_some(()))
+        Ok(all
+            .iter()
+            .all(|p| p.metadata.finalizers.as_ref().is_none_or(|f| f.is_empty()))
+            .then_some(()))
     })
     .await
 }
@@ -272,9 +343,17 @@ async fn cronjob_every_minute_creates_a_job() -> Result<()> {
     api.create(&PostParams::default(), &cj).await?;
     let jobs: Api<Job> = Api::namespaced(c.client.clone(), "default");
     let job = eventually(75, "a Job from the CronJob", || async {
-        Ok(jobs.list(&ListParams::default()).await?.items.into_iter().find(|j| {
-            j.metadata.name.as_deref().is_some_and(|n| n.starts_with("tick-"))
-        }))
+        Ok(jobs
+            .list(&ListParams::default())
+            .await?
+            .items
+            .into_iter()
+            .find(|j| {
+                j.metadata
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("tick-"))
+            }))
     })
     .await?;
     let annotations = job.metadata.annotations.clone().unwrap_or_default();
@@ -284,13 +363,21 @@ async fn cronjob_every_minute_creates_a_job() -> Result<()> {
         .unwrap_or_default();
     let scheduled: k8s_openapi::jiff::Timestamp = stamp.parse()?;
     assert_eq!(scheduled.as_second() % 60, 0);
-    assert_eq!(job.metadata.name, Some(format!("tick-{}", scheduled.as_second() / 60)));
+    assert_eq!(
+        job.metadata.name,
+        Some(format!("tick-{}", scheduled.as_second() / 60))
+    );
     let owner = job.metadata.owner_references.clone().unwrap_or_default();
-    assert!(owner.iter().any(|o| o.kind == "CronJob" && o.controller == Some(true)));
+    assert!(owner
+        .iter()
+        .any(|o| o.kind == "CronJob" && o.controller == Some(true)));
     eventually(10, "status lists the active job", || async {
         let s = api.get("tick").await?.status.unwrap_or_default();
         let active = s.active.unwrap_or_default();
-        Ok((s.last_schedule_time.is_some() && active.iter().any(|r| r.name == job.metadata.name)).then_some(()))
+        Ok(
+            (s.last_schedule_time.is_some() && active.iter().any(|r| r.name == job.metadata.name))
+                .then_some(()),
+        )
     })
     .await
 }

@@ -186,12 +186,11 @@ pub fn manage(
     out
 }
 
+/// The updated and the old live pod on a node, each if present.
+type NewAndOld = (Option<Arc<Pod>>, Option<Arc<Pod>>);
+
 /// The one updated and one old live pod on a node; `None` if there are duplicates.
-fn updated_and_old(
-    pods: &[Arc<Pod>],
-    hash: &str,
-    generation: Option<&str>,
-) -> Option<(Option<Arc<Pod>>, Option<Arc<Pod>>)> {
+fn updated_and_old(pods: &[Arc<Pod>], hash: &str, generation: Option<&str>) -> Option<NewAndOld> {
     let (mut new, mut old) = (None, None);
     for pod in pods
         .iter()

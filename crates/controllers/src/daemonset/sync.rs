@@ -189,7 +189,7 @@ impl Shared {
                     next,
                 );
                 match history::create(&api, new, &uid).await? {
-                    Created::Ok(r) => r,
+                    Created::Ok(r) => *r,
                     Created::Collision => {
                         let mut updated = ds.clone();
                         let status = updated.status.get_or_insert_with(Default::default);

@@ -320,7 +320,7 @@ impl Shared {
                 let new =
                     history::new_revision(revision_name, namespace, labels, owner, data, next);
                 match history::create(&api, new, &uid).await? {
-                    Created::Ok(r) => r,
+                    Created::Ok(r) => *r,
                     Created::Collision => {
                         let mut updated = set.clone();
                         let status = updated.status.get_or_insert_with(Default::default);

@@ -33,7 +33,7 @@ fn cron_job(created: &str, last: Option<&str>, deadline: Option<i64>) -> CronJob
 fn job_name_is_minutes_since_epoch() {
     assert_eq!(
         job_name("hello", ts("2024-05-01T10:01:00Z")),
-        "hello-28575661"
+        "hello-28575961"
     );
 }
 
@@ -89,7 +89,7 @@ fn starting_deadline_bounds_the_search() {
 fn job_carries_owner_and_scheduled_timestamp() {
     let cj = cron_job("2024-01-01T00:00:00Z", None, None);
     let job = job_for(&cj, ts("2024-05-01T10:01:00Z"), &TimeZone::UTC);
-    assert_eq!(job.metadata.name.as_deref(), Some("hello-28575661"));
+    assert_eq!(job.metadata.name.as_deref(), Some("hello-28575961"));
     let annotations = job.metadata.annotations.unwrap();
     assert_eq!(annotations[SCHEDULED_TIMESTAMP], "2024-05-01T10:01:00Z");
     let owner = &job.metadata.owner_references.unwrap()[0];
