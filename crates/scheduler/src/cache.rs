@@ -1,6 +1,7 @@
 //! The scheduler's cache: nodes with the pods bound or assumed to them, namespace labels and
 //! nominations from preemption.
 
+use crate::label_groups::LabelInterner;
 use crate::node_info::NodeInfo;
 use crate::pod_info::CachedPod;
 use crate::selector::{Labels, NO_LABELS};
@@ -26,6 +27,7 @@ pub struct Cache {
     affinity_pods: usize,
     anti_affinity_pods: usize,
     nominated: HashMap<String, (String, Arc<CachedPod>)>,
+    groups: LabelInterner,
 }
 
 impl Cache {
@@ -54,7 +56,8 @@ impl Cache {
         }
         let mut info = NodeInfo::new(node);
         for pod in self.pending.remove(&name).unwrap_or_default() {
-            info.add_pod(pod);
+            let group = self.groups.acquire(pod.namespace(), pod.labels());
+            info.add_pod_in_group(pod, group);
         }
         self.index.insert(name, self.nodes.len());
         self.nodes.push(info);
@@ -70,6 +73,9 @@ impl Cache {
         if let Some(moved) = self.nodes.get(i) {
             self.index.insert(moved.name().to_string(), i);
         }
+        for pod in &info.pods {
+            self.groups.release(pod.namespace(), pod.labels());
+        }
         if !info.pods.is_empty() {
             self.pending.insert(name.to_string(), info.pods);
         }
@@ -83,14 +89,23 @@ impl Cache {
             self.anti_affinity_pods += 1;
         }
         match self.index.get(node) {
-            Some(&i) => self.nodes[i].add_pod(pod),
+            Some(&i) => {
+                let group = self.groups.acquire(pod.namespace(), pod.labels());
+                self.nodes[i].add_pod_in_group(pod, group);
+            }
             None => self.pending.entry(node.to_string()).or_default().push(pod),
         }
     }
 
     fn unplace(&mut self, node: &str, uid: &str) {
         let removed = match self.index.get(node) {
-            Some(&i) => self.nodes[i].remove_pod(uid),
+            Some(&i) => {
+                let pod = self.nodes[i].remove_pod(uid);
+                if let Some(p) = &pod {
+                    self.groups.release(p.namespace(), p.labels());
+                }
+                pod
+            }
             None => self.pending.get_mut(node).and_then(|pods| {
                 let j = pods.iter().position(|p| p.uid == uid)?;
                 Some(pods.swap_remove(j))

@@ -14,6 +14,7 @@ pub mod default_selector;
 pub mod diagnosis;
 pub mod framework;
 pub mod informers;
+pub mod label_groups;
 pub mod node_info;
 pub mod plugins;
 pub mod pod_info;

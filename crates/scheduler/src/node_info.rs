@@ -1,5 +1,6 @@
 //! One node as the scheduler sees it: allocatable, what its pods request, ports, label groups.
 
+use crate::label_groups::{GroupMemo, NO_GROUP};
 use crate::pod_info::{CachedPod, HostPort};
 use crate::resources::Resources;
 use crate::selector::{LabelSelector, Labels, NO_LABELS};
@@ -9,6 +10,8 @@ use std::sync::Arc;
 /// Pods on a node that share a namespace and an identical label set, counted.
 #[derive(Clone, Debug)]
 pub struct LabelGroup {
+    /// The interned id of (namespace, labels), or [`NO_GROUP`].
+    pub id: u32,
     /// The namespace.
     pub namespace: String,
     /// The shared labels.
@@ -92,6 +95,11 @@ impl NodeInfo {
 
     /// Accounts a pod to the node.
     pub fn add_pod(&mut self, pod: Arc<CachedPod>) {
+        self.add_pod_in_group(pod, NO_GROUP)
+    }
+
+    /// Accounts a pod whose (namespace, labels) set has the interned id `group`.
+    pub fn add_pod_in_group(&mut self, pod: Arc<CachedPod>, group: u32) {
         self.requested.add(&pod.requests.requests);
         self.non_zero_cpu += pod.requests.non_zero_cpu;
         self.non_zero_memory += pod.requests.non_zero_memory;
@@ -109,6 +117,7 @@ impl NodeInfo {
                 g.active += active;
             }
             None => self.groups.push(LabelGroup {
+                id: group,
                 namespace: ns.to_string(),
                 labels: labels.clone(),
                 total: 1,
@@ -151,6 +160,27 @@ impl NodeInfo {
             self.affinity_pods.swap_remove(j);
         }
         Some(pod)
+    }
+
+    /// Like [`NodeInfo::count_matching`], matching each interned label set once per `memo`.
+    pub fn count_matching_memo(
+        &self,
+        ns: &str,
+        selector: &LabelSelector,
+        include_terminating: bool,
+        memo: &mut GroupMemo,
+    ) -> i64 {
+        self.groups
+            .iter()
+            .filter(|g| memo.matches(g.id, &g.namespace, &g.labels, ns, selector))
+            .map(|g| {
+                i64::from(if include_terminating {
+                    g.total
+                } else {
+                    g.active
+                })
+            })
+            .sum()
     }
 
     /// Pods in `ns` matching `selector`; terminating pods count only if `include_terminating`.

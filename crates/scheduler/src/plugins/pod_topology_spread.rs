@@ -4,6 +4,7 @@
 use crate::cache::Cache;
 use crate::cycle_state::CycleState;
 use crate::framework::{Code, Failure, FilterResult, Plugin, MAX_NODE_SCORE};
+use crate::label_groups::GroupMemo;
 use crate::node_info::NodeInfo;
 use crate::plugins::taint_toleration::untolerated;
 use crate::selector::{LabelSelector, NO_LABELS};
@@ -109,6 +110,7 @@ pub fn pre_filter(
         return None;
     }
     let mut counts: Vec<HashMap<String, i64>> = vec![HashMap::new(); hard.len()];
+    let mut memos: Vec<GroupMemo> = hard.iter().map(|_| GroupMemo::default()).collect();
     for node in cache.nodes() {
         let labels = node.labels();
         if !hard.iter().all(|c| labels.contains_key(&c.topology_key)) {
@@ -119,7 +121,7 @@ pub fn pre_filter(
                 continue;
             }
             let value = &labels[&c.topology_key];
-            let n = node.count_matching(cycle.namespace, &c.selector, false);
+            let n = node.count_matching_memo(cycle.namespace, &c.selector, false, &mut memos[i]);
             match counts[i].get_mut(value) {
                 Some(v) => *v += n,
                 None => {
@@ -183,6 +185,7 @@ pub fn score(cycle: &CycleState, cache: &Cache, nodes: &[&NodeInfo], out: &mut [
     let ignored: Vec<bool> = nodes.iter().map(|n| require_all && !has_all(n)).collect();
     let mut counts: Vec<HashMap<&str, i64>> = vec![HashMap::new(); cs.len()];
     let mut sizes = vec![0usize; cs.len()];
+    let mut memos: Vec<GroupMemo> = cs.iter().map(|_| GroupMemo::default()).collect();
     for (j, n) in nodes.iter().enumerate() {
         if ignored[j] {
             continue;
@@ -208,7 +211,12 @@ pub fn score(cycle: &CycleState, cache: &Cache, nodes: &[&NodeInfo], out: &mut [
                     continue;
                 };
                 if let Some(count) = counts[i].get_mut(v.as_str()) {
-                    *count += node.count_matching(cycle.namespace, &c.selector, false);
+                    *count += node.count_matching_memo(
+                        cycle.namespace,
+                        &c.selector,
+                        false,
+                        &mut memos[i],
+                    );
                 }
             }
         }
@@ -229,7 +237,7 @@ pub fn score(cycle: &CycleState, cache: &Cache, nodes: &[&NodeInfo], out: &mut [
                 continue;
             };
             let cnt = if c.topology_key == HOSTNAME {
-                n.count_matching(cycle.namespace, &c.selector, false)
+                n.count_matching_memo(cycle.namespace, &c.selector, false, &mut memos[i])
             } else {
                 counts[i].get(v.as_str()).copied().unwrap_or(0)
             };

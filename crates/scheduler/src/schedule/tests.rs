@@ -93,3 +93,38 @@ fn nominated_pods_of_higher_priority_hold_their_room() {
     let cycle = CycleState::new(&high, 1000, None, &cache);
     assert_eq!(s.schedule(&cycle, &cache).expect("outranks"), "only");
 }
+
+/// Prints scheduling-cycle throughput at density-benchmark scale (no timing assertions).
+#[test]
+#[ignore = "measurement; run with --run-ignored"]
+fn density_cycle_throughput() {
+    let mut cache = Cache::new();
+    for i in 0..1000 {
+        cache.set_node(Arc::new(node(&format!("n{i}"), "8", "32Gi")));
+    }
+    let mut s = Scheduler {
+        next_start: 0,
+        percentage: None,
+    };
+    let start = std::time::Instant::now();
+    let total = 30_000;
+    for i in 0..total {
+        let app = format!("app{}", i % 30);
+        let p = pod(&format!("p{i}"), "100m", "128Mi")
+            .labels(&[("app", &app)])
+            .build();
+        let sel =
+            crate::selector::LabelSelector::from_map(&[("app".to_string(), app.clone())].into());
+        let cycle = CycleState::new(&p, 0, Some(sel), &cache);
+        let node = s.schedule(&cycle, &cache).expect("fits");
+        cache.assume(Arc::new(CachedPod::new(Arc::new(p.clone()), 0)), &node);
+    }
+    let elapsed = start.elapsed();
+    let per_node: Vec<usize> = cache.nodes().iter().map(|n| n.pods.len()).collect();
+    eprintln!(
+        "{total} pods on 1000 nodes in {elapsed:?}: {:.0} pods/s; pods per node {}..{}",
+        total as f64 / elapsed.as_secs_f64(),
+        per_node.iter().min().unwrap_or(&0),
+        per_node.iter().max().unwrap_or(&0),
+    );
+}
