@@ -4,6 +4,7 @@
 
 pub mod eligibility;
 mod plan;
+mod revision;
 mod sync;
 
 use crate::expectations::Expectations;

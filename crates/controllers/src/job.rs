@@ -2,6 +2,7 @@
 //! parallelism, backoff limit, active deadline, suspension and TTL after finishing, tracking
 //! terminated pods with the `batch.kubernetes.io/job-tracking` finalizer.
 
+mod cleanup;
 mod conditions;
 mod manage;
 mod sync;

@@ -4,6 +4,7 @@
 
 pub mod identity;
 mod plan;
+mod revisions;
 mod sync;
 
 use crate::expectations::Expectations;
