@@ -127,13 +127,15 @@ fn is_ready(node: &Value) -> bool {
         .any(|c| c["type"] == "Ready" && c["status"] == "True")
 }
 
-/// Waits until every hollow node is Ready; prints how many have a pod CIDR.
+/// Waits until every hollow node is Ready and the pod CIDRs stop coming; returns how many
+/// nodes have one (a /16 cluster CIDR holds only 256 /24s).
 async fn wait_nodes_ready(
     client: &ApiClient,
     hist: &Mutex<Histogram<u64>>,
     want: usize,
-) -> Result<()> {
+) -> Result<usize> {
     let deadline = Instant::now() + Duration::from_secs(120 + want as u64 / 20);
+    let mut last = (0, Instant::now());
     loop {
         let list = timed(
             hist,
@@ -148,8 +150,12 @@ async fn wait_nodes_ready(
             .iter()
             .filter(|n| n.pointer("/spec/podCIDR").and_then(Value::as_str).is_some())
             .count();
-        if ready >= want && cidr >= want {
-            return Ok(());
+        if cidr != last.0 {
+            last = (cidr, Instant::now());
+        }
+        let settled = cidr >= want || (cidr > 0 && last.1.elapsed() > Duration::from_secs(5));
+        if ready >= want && settled {
+            return Ok(cidr);
         }
         if Instant::now() > deadline {
             bail!("only {ready} of {want} nodes Ready and {cidr} with a pod CIDR");
