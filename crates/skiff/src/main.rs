@@ -50,6 +50,12 @@ struct ServerArgs {
     /// Runs no node agent in this process (the only mode until the node agent lands).
     #[arg(long)]
     disable_agent: bool,
+    /// Runs no scheduler in this process.
+    #[arg(long)]
+    disable_scheduler: bool,
+    /// Runs no controllers in this process.
+    #[arg(long)]
+    disable_controller_manager: bool,
 }
 
 /// The default data folder: /var/lib/skiff for root, else $XDG_DATA_HOME/skiff.
@@ -64,6 +70,13 @@ fn default_data_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("."));
     home.join(".local/share/skiff")
+}
+
+/// This host's name, for leader-election identities.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "skiff".to_string())
 }
 
 fn is_root() -> bool {
@@ -86,6 +99,27 @@ async fn server(args: ServerArgs) -> Result<()> {
     })
     .await
     .with_context(|| format!("starting the API server in {}", data_dir.display()))?;
+    let identity = format!("{}_{}", hostname(), std::process::id());
+    if !args.disable_scheduler {
+        let client = skiff_client::client_from_kubeconfig(&running.scheduler_kubeconfig).await?;
+        let elector = skiff_client::LeaderElector::new(
+            client.clone(),
+            "kube-system",
+            "kube-scheduler",
+            &identity,
+        );
+        tokio::spawn(elector.run(skiff_scheduler::run(client, Default::default())));
+    }
+    if !args.disable_controller_manager {
+        let client = skiff_client::client_from_kubeconfig(&running.controllers_kubeconfig).await?;
+        let elector = skiff_client::LeaderElector::new(
+            client.clone(),
+            "kube-system",
+            "kube-controller-manager",
+            &identity,
+        );
+        tokio::spawn(elector.run(skiff_controllers::run(client, Default::default())));
+    }
     tracing::info!(
         "skiff server ready on https://{} in {} ms; kubeconfig: {}",
         running.local_addr,

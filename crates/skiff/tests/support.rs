@@ -211,7 +211,9 @@ impl SimNodes {
 
     /// The node names this process runs.
     pub fn names(&self) -> Vec<String> {
-        (0..self.count).map(|i| format!("{}{i}", self.prefix)).collect()
+        (0..self.count)
+            .map(|i| format!("{}{i}", self.prefix))
+            .collect()
     }
 }
 
@@ -239,16 +241,20 @@ impl Cluster {
             count,
         };
         for name in sim.names() {
-            self.wait_for(&format!("node {name} Ready"), Duration::from_secs(60), || {
-                let out = self.kubectl(&[
-                    "get",
-                    "node",
-                    &name,
-                    "-o",
-                    "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
-                ]);
-                String::from_utf8_lossy(&out.stdout) == "True"
-            });
+            self.wait_for(
+                &format!("node {name} Ready"),
+                Duration::from_secs(60),
+                || {
+                    let out = self.kubectl(&[
+                        "get",
+                        "node",
+                        &name,
+                        "-o",
+                        "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+                    ]);
+                    String::from_utf8_lossy(&out.stdout) == "True"
+                },
+            );
         }
         sim
     }

@@ -59,12 +59,14 @@ pub fn rs_replicas(rs: &ReplicaSet) -> i32 {
     rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0)
 }
 
-/// Available replicas a ReplicaSet reports.
+/// Available replicas a ReplicaSet reports, capped by its spec: a status written before a
+/// scale-down still counts the pods being removed.
 pub fn rs_available(rs: &ReplicaSet) -> i32 {
     rs.status
         .as_ref()
         .and_then(|s| s.available_replicas)
         .unwrap_or(0)
+        .min(rs_replicas(rs))
 }
 
 /// The revision number of an object's annotations (0 if none).
