@@ -104,9 +104,9 @@ impl Shared {
     ) -> Result<Option<usize>> {
         let new = self.new_replica_set(d, rss, false).await?;
         let mut scaled = false;
-        for i in 0..rss.len() {
-            if Some(i) != new && util::rs_replicas(&rss[i]) > 0 {
-                scaled |= self.scale(d, &mut rss[i], 0).await?;
+        for (i, rs) in rss.iter_mut().enumerate() {
+            if Some(i) != new && util::rs_replicas(rs) > 0 {
+                scaled |= self.scale(d, rs, 0).await?;
             }
         }
         if scaled {

@@ -276,9 +276,7 @@ impl Shared {
         );
         let mut body = serde_json::to_value(&status).unwrap_or_default();
         if let Some(m) = body.as_object_mut() {
-            for k in ["collisionCount"] {
-                m.entry(k).or_insert(Value::Null);
-            }
+            m.entry("collisionCount").or_insert(Value::Null);
         }
         match api
             .patch_status(
