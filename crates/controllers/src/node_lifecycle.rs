@@ -35,6 +35,7 @@ pub struct NodeLifecycleController {
     pods: Store<Pod>,
     recorder: EventRecorder,
     eviction: eviction::TaintEviction,
+    grace: Duration,
 }
 
 impl NodeLifecycleController {
@@ -47,6 +48,10 @@ impl NodeLifecycleController {
             pods: informers.pods.store(),
             recorder: ctx.recorder("node-controller"),
             eviction: eviction::TaintEviction::new(ctx, informers),
+            grace: ctx
+                .config
+                .node_monitor_grace_period
+                .unwrap_or(health::GRACE),
         }
     }
 
@@ -61,6 +66,7 @@ impl NodeLifecycleController {
             pods: self.pods,
             recorder: self.recorder,
             tracker: Tracker::default(),
+            grace: self.grace,
         };
         tokio::spawn(monitor.run());
     }
@@ -73,11 +79,14 @@ struct Monitor {
     pods: Store<Pod>,
     recorder: EventRecorder,
     tracker: Tracker,
+    grace: Duration,
 }
 
 impl Monitor {
     async fn run(mut self) {
-        let mut tick = tokio::time::interval(PERIOD);
+        // short grace periods (tests) are checked more often
+        let period = PERIOD.min(self.grace / 2).max(Duration::from_millis(500));
+        let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
@@ -117,7 +126,7 @@ impl Monitor {
         let now = Timestamp::now();
         let api: Api<Node> = Api::all(self.client.clone());
         let mut ready_status = ready.map(|c| c.status.clone());
-        if silent > health::GRACE {
+        if silent > self.grace {
             if let Some(new) = health::mark_unknown(&conditions, now) {
                 let patch = json!({"status": {"conditions": new}});
                 api.patch_status(name, &PatchParams::default(), &Patch::Strategic(&patch))

@@ -12,13 +12,18 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::api::{Api, DynamicObject, ListParams, PostParams};
 use kube::core::PartialObjectMeta;
+use parking_lot::Mutex;
 use skiff_client::{key_of, split_key, Change, Store, WorkQueue};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// How often every quota is recomputed (counts of kinds without an informer drift otherwise).
 const RESYNC: Duration = Duration::from_secs(15);
+/// How long a lower usage must persist before it replaces what admission charged: the pod
+/// cache may not yet hold an object admission has already counted.
+const SETTLE: Duration = Duration::from_secs(1);
 const ONE: Nanos = 1_000_000_000;
 
 /// Errors recomputing a quota.
@@ -37,6 +42,8 @@ pub struct ResourceQuotaController {
     claims: Store<PersistentVolumeClaim>,
     replication_controllers: Store<ReplicationController>,
     queue: WorkQueue<String>,
+    /// Lower usages waiting to settle, by quota key: the usage and when it was first seen.
+    lowered: Mutex<HashMap<String, (BTreeMap<String, Quantity>, Instant)>>,
 }
 
 fn requeue_namespace(queue: &WorkQueue<String>, quotas: &Store<ResourceQuota>, ns: &str) {
@@ -95,6 +102,7 @@ impl ResourceQuotaController {
             claims: informers.persistent_volume_claims.store(),
             replication_controllers: informers.replication_controllers.store(),
             queue,
+            lowered: Default::default(),
         }
     }
 
@@ -233,6 +241,9 @@ impl ResourceQuotaController {
             let text = amount::format(value, amount::is_binary(&limit.0));
             used.insert(resource.clone(), Quantity(text));
         }
+        if self.must_settle(key, &quota, &used) {
+            return Ok(());
+        }
         let status = ResourceQuotaStatus {
             hard: Some(hard),
             used: Some(used),
@@ -250,6 +261,44 @@ impl ResourceQuotaController {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
             Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl ResourceQuotaController {
+    /// Whether `used` lowers a charged usage that has not yet held for [`SETTLE`].
+    fn must_settle(
+        &self,
+        key: &str,
+        quota: &ResourceQuota,
+        used: &BTreeMap<String, Quantity>,
+    ) -> bool {
+        let current = quota.status.as_ref().and_then(|s| s.used.as_ref());
+        let lower = used.iter().any(|(k, v)| {
+            let was = current
+                .and_then(|c| c.get(k))
+                .and_then(|q| amount::parse(&q.0));
+            matches!((was, amount::parse(&v.0)), (Some(w), Some(n)) if n < w)
+        });
+        let mut lowered = self.lowered.lock();
+        if !lower {
+            lowered.remove(key);
+            return false;
+        }
+        match lowered.get(key) {
+            Some((seen, since)) if seen == used && since.elapsed() >= SETTLE => {
+                lowered.remove(key);
+                false
+            }
+            Some((seen, _)) if seen == used => {
+                self.queue.add_after(key.to_string(), SETTLE);
+                true
+            }
+            _ => {
+                lowered.insert(key.to_string(), (used.clone(), Instant::now()));
+                self.queue.add_after(key.to_string(), SETTLE);
+                true
+            }
         }
     }
 }
