@@ -26,6 +26,9 @@ const RESYNC: Duration = Duration::from_secs(15);
 const SETTLE: Duration = Duration::from_secs(1);
 const ONE: Nanos = 1_000_000_000;
 
+/// A quota's usage by resource name.
+type Used = BTreeMap<String, Quantity>;
+
 /// Errors recomputing a quota.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -43,7 +46,7 @@ pub struct ResourceQuotaController {
     replication_controllers: Store<ReplicationController>,
     queue: WorkQueue<String>,
     /// Lower usages waiting to settle, by quota key: the usage and when it was first seen.
-    lowered: Mutex<HashMap<String, (BTreeMap<String, Quantity>, Instant)>>,
+    lowered: Mutex<HashMap<String, (Used, Instant)>>,
 }
 
 fn requeue_namespace(queue: &WorkQueue<String>, quotas: &Store<ResourceQuota>, ns: &str) {
