@@ -17,6 +17,7 @@ pub mod server;
 pub mod start;
 pub mod state;
 pub mod system;
+pub mod watch_cache;
 
 pub use start::{start, Config, Running, StartError};
 pub use state::Api;

@@ -125,6 +125,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         namespaces,
         service_alloc: Default::default(),
         server_address,
+        watch_cache: Default::default(),
         ready: AtomicBool::new(false),
     });
     tokio::spawn(server::serve(listener, tls, api.clone()));

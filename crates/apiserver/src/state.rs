@@ -14,6 +14,8 @@ pub struct Api {
     pub service_alloc: tokio::sync::Mutex<()>,
     /// `host:port` clients reach the server at.
     pub server_address: String,
+    /// Watch events decoded and rendered once for all watchers.
+    pub watch_cache: crate::watch_cache::WatchCache,
     pub(crate) ready: AtomicBool,
 }
 

@@ -4,7 +4,9 @@ use super::read::{list_page, Filter};
 use super::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::negotiate::{self, IncludeObject, Output};
-use crate::registry::{self, decode};
+use crate::registry;
+use crate::watch_cache::WatchCache;
+use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -74,10 +76,14 @@ fn error_line(err: &ApiError) -> Bytes {
 }
 
 /// What one store event means to a watcher with a selector.
-fn classify(filter: &Filter, ev: &Event) -> ApiResult<Option<(&'static str, Value)>> {
-    let obj = decode(filter.rt(), &ev.kv)?;
+fn classify(
+    cache: &WatchCache,
+    filter: &Filter,
+    ev: &Event,
+) -> ApiResult<Option<(&'static str, Value)>> {
+    let obj = Arc::unwrap_or_clone(cache.object(filter.rt(), &ev.kv)?);
     let prev = match &ev.prev {
-        Some(p) => Some(decode(filter.rt(), p)?).filter(|p| filter.matches(p)),
+        Some(p) => Some(cache.object(filter.rt(), p)?).filter(|p| filter.matches(p)),
         None => None,
     };
     Ok(match ev.kind {
@@ -86,7 +92,8 @@ fn classify(filter: &Filter, ev: &Event) -> ApiResult<Option<(&'static str, Valu
             (Some(_), true) => Some(("MODIFIED", obj)),
             (None, true) => Some(("ADDED", obj)),
             // the object left the selection: send the last state that matched, at this revision
-            (Some(mut last), false) => {
+            (Some(last), false) => {
+                let mut last = Arc::unwrap_or_clone(last);
                 registry::set_resource_version(&mut last, ev.kv.mod_revision);
                 Some(("DELETED", last))
             }
@@ -175,8 +182,12 @@ pub async fn watch(ctx: Ctx) -> ApiResult<Response> {
     let prefix = registry::prefix(ctx.target.rt, ctx.target.namespace.as_deref());
     let store = ctx.api.registry.store.clone();
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(64);
+    // Unfiltered plain-JSON watchers share one rendering of each event.
+    let plain = filter.is_empty() && matches!(out, Output::Object);
+    let api = ctx.api.clone();
     let watch = store.watch(&prefix, start).await;
     tokio::spawn(async move {
+        let cache = &api.watch_cache;
         let mut stream = match watch {
             Ok(s) => s,
             Err(e) => {
@@ -207,10 +218,24 @@ pub async fn watch(ctx: Ctx) -> ApiResult<Response> {
                     }
                     Some(Ok(ev)) => {
                         last = ev.kv.mod_revision;
-                        match classify(&filter, &ev) {
-                            Ok(Some((kind, obj))) => Some(encoder.event(kind, obj)),
-                            Ok(None) => None,
-                            Err(e) => Some(error_line(&e)),
+                        let shared = if plain {
+                            let kind = match (ev.kind, &ev.prev) {
+                                (EventKind::Delete, _) => "DELETED",
+                                (EventKind::Put, Some(_)) => "MODIFIED",
+                                (EventKind::Put, None) => "ADDED",
+                            };
+                            Some(cache.line(filter.rt(), &ev.kv, kind, |obj| encoder.event(kind, obj)))
+                        } else {
+                            None
+                        };
+                        match shared {
+                            Some(Ok(b)) => Some(b),
+                            Some(Err(e)) => Some(error_line(&e)),
+                            None => match classify(&cache, &filter, &ev) {
+                                Ok(Some((kind, obj))) => Some(encoder.event(kind, obj)),
+                                Ok(None) => None,
+                                Err(e) => Some(error_line(&e)),
+                            },
                         }
                     }
                 },
