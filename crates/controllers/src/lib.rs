@@ -45,10 +45,24 @@ impl Context {
 }
 
 /// Controller settings.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Config {
     /// How long a node may be silent before it is marked Unknown (default 40 s).
     pub node_monitor_grace_period: Option<std::time::Duration>,
+    /// The range node pod CIDRs are carved from.
+    pub cluster_cidr: String,
+    /// The prefix length of each node's pod CIDR.
+    pub node_cidr_mask_size: u8,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            node_monitor_grace_period: None,
+            cluster_cidr: "10.42.0.0/16".into(),
+            node_cidr_mask_size: 24,
+        }
+    }
 }
 
 /// Runs every controller until the future is dropped.

@@ -1,4 +1,4 @@
-//! Node IPAM: a `/24` pod CIDR per node from `10.42.0.0/16`, rebuilt from the nodes at start,
+//! Node IPAM: a pod CIDR per node (default `/24` from `10.42.0.0/16`), rebuilt from the nodes at start,
 //! released when a node is deleted.
 
 mod cidr_set;
@@ -43,7 +43,12 @@ impl NodeIpamController {
     /// Queues nodes as they change and frees the CIDRs of deleted nodes.
     pub fn new(ctx: &Context, informers: &Informers) -> Self {
         let queue = WorkQueue::new();
-        let cidrs: Arc<Mutex<CidrSet>> = Default::default();
+        let set = CidrSet::new(&ctx.config.cluster_cidr, ctx.config.node_cidr_mask_size)
+            .unwrap_or_else(|e| {
+                tracing::error!("{e}; using 10.42.0.0/16 with /24 per node");
+                CidrSet::default()
+            });
+        let cidrs: Arc<Mutex<CidrSet>> = Arc::new(Mutex::new(set));
         let (q, set) = (queue.clone(), cidrs.clone());
         informers.nodes.on_change(move |c| {
             let name = c.object().metadata.name.clone().unwrap_or_default();
@@ -67,7 +72,7 @@ impl NodeIpamController {
             let mut set = self.cidrs.lock();
             for node in self.nodes.list() {
                 let name = node.metadata.name.clone().unwrap_or_default();
-                if let Some(i) = pod_cidr(&node).and_then(cidr_set::parse) {
+                if let Some(i) = pod_cidr(&node).and_then(|c| set.parse(c)) {
                     if !set.occupy(&name, i) {
                         tracing::warn!(node = %name, "pod CIDR is held by another node");
                     }
@@ -76,7 +81,7 @@ impl NodeIpamController {
         }
         let this = Arc::new(self);
         let queue = this.queue.clone();
-        queue.run_workers(1, "nodeipam", move |name| {
+        queue.run_workers(4, "nodeipam", move |name| {
             let this = this.clone();
             async move { this.sync(&name).await }
         });
@@ -87,12 +92,17 @@ impl NodeIpamController {
             return Ok(());
         };
         if let Some(current) = pod_cidr(&node) {
-            if let Some(i) = cidr_set::parse(current) {
-                self.cidrs.lock().occupy(name, i);
+            let mut set = self.cidrs.lock();
+            if let Some(i) = set.parse(current) {
+                set.occupy(name, i);
             }
             return Ok(());
         }
-        let Some(i) = self.cidrs.lock().allocate(name) else {
+        let allocated = {
+            let mut set = self.cidrs.lock();
+            set.allocate(name).map(|i| set.cidr(i))
+        };
+        let Some(cidr) = allocated else {
             self.recorder.publish(
                 &*node,
                 EventType::Normal,
@@ -101,7 +111,6 @@ impl NodeIpamController {
             );
             return Err(Error::Exhausted(name.to_string()));
         };
-        let cidr = cidr_set::cidr(i);
         let patch = serde_json::json!({"spec": {"podCIDR": cidr, "podCIDRs": [cidr]}});
         let api: Api<Node> = Api::all(self.client.clone());
         match api

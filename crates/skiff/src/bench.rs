@@ -60,7 +60,7 @@ fn free_port() -> Result<u16> {
         .port())
 }
 
-async fn spawn_server(dir: &Path, port: u16) -> Result<(ServerProcess, Duration)> {
+async fn spawn_server(dir: &Path, port: u16, extra: &[&str]) -> Result<(ServerProcess, Duration)> {
     let started = Instant::now();
     let child = Command::new(std::env::current_exe()?)
         .args([
@@ -73,6 +73,7 @@ async fn spawn_server(dir: &Path, port: u16) -> Result<(ServerProcess, Duration)
             "--data-dir",
         ])
         .arg(dir)
+        .args(extra)
         .env("SKIFF_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
@@ -272,7 +273,7 @@ async fn api(args: ApiArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| tmp.path().to_path_buf());
     let port = free_port()?;
-    let (mut server, ready) = spawn_server(&dir, port).await?;
+    let (mut server, ready) = spawn_server(&dir, port, &[]).await?;
     println!(
         "server ready (fresh data dir): {:.1} ms",
         ready.as_secs_f64() * 1000.0
@@ -367,7 +368,7 @@ async fn api(args: ApiArgs) -> Result<()> {
     server.child.kill()?;
     server.child.wait()?;
     let (_, acked, _) = load.await?;
-    let (mut server2, ready2) = spawn_server(&dir, port).await?;
+    let (mut server2, ready2) = spawn_server(&dir, port, &[]).await?;
     let present = count_configmaps(&server2.client).await?;
     let lost: Vec<&String> = acked.iter().filter(|n| !present.contains(*n)).collect();
     println!(

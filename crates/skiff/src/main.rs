@@ -56,6 +56,12 @@ struct ServerArgs {
     /// Runs no controllers in this process.
     #[arg(long)]
     disable_controller_manager: bool,
+    /// The range node pod CIDRs are carved from.
+    #[arg(long, default_value = "10.42.0.0/16")]
+    cluster_cidr: String,
+    /// The prefix length of each node's pod CIDR.
+    #[arg(long, default_value_t = 24)]
+    node_cidr_mask_size: u8,
 }
 
 /// The default data folder: /var/lib/skiff for root, else $XDG_DATA_HOME/skiff.
@@ -118,7 +124,12 @@ async fn server(args: ServerArgs) -> Result<()> {
             "kube-controller-manager",
             &identity,
         );
-        tokio::spawn(elector.run(skiff_controllers::run(client, Default::default())));
+        let config = skiff_controllers::Config {
+            cluster_cidr: args.cluster_cidr.clone(),
+            node_cidr_mask_size: args.node_cidr_mask_size,
+            ..Default::default()
+        };
+        tokio::spawn(elector.run(skiff_controllers::run(client, config)));
     }
     tracing::info!(
         "skiff server ready on https://{} in {} ms; kubeconfig: {}",

@@ -217,7 +217,13 @@ fn ms(us: u64) -> f64 {
 pub async fn density(args: DensityArgs) -> Result<()> {
     let tmp = tempfile::tempdir()?;
     let port = free_port()?;
-    let (server, ready) = spawn_server(tmp.path(), port).await?;
+    let (server, ready) = spawn_server(
+        tmp.path(),
+        port,
+        // 10.42.0.0/16 holds 256 node /24s; a /10 holds 16,384.
+        &["--cluster-cidr", "10.64.0.0/10"],
+    )
+    .await?;
     let server = Child(server);
     println!("server ready in {:.1} ms", ready.as_secs_f64() * 1000.0);
     let client = server.0.client.clone();
