@@ -301,7 +301,12 @@ pub fn component_kubeconfig(
     let issued = issue_client(&creds.ca_cert_pem, &creds.ca_key_pem, user, group)?;
     write_private(
         path,
-        &kubeconfig(&creds.ca_cert_pem, server_url, &issued.cert_pem, &issued.key_pem),
+        &kubeconfig(
+            &creds.ca_cert_pem,
+            server_url,
+            &issued.cert_pem,
+            &issued.key_pem,
+        ),
         0o600,
     )
 }

@@ -110,7 +110,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         (&scheduler_kubeconfig, "system:kube-scheduler"),
         (&controllers_kubeconfig, "system:kube-controller-manager"),
     ] {
-        pki::component_kubeconfig(path, &creds, &format!("https://{server_address}"), user, None)?;
+        pki::component_kubeconfig(
+            path,
+            &creds,
+            &format!("https://{server_address}"),
+            user,
+            None,
+        )?;
     }
     let tls = server::tls_config(
         &creds.ca_cert_pem,

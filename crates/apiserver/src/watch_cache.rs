@@ -127,9 +127,12 @@ mod tests {
         }
         assert_eq!(renders, 1);
         let b = cache
-            .line(rt, &kv(6, r#"{"metadata":{"name":"a"}}"#), "MODIFIED", |v| {
-                Bytes::from(v["metadata"]["resourceVersion"].to_string())
-            })
+            .line(
+                rt,
+                &kv(6, r#"{"metadata":{"name":"a"}}"#),
+                "MODIFIED",
+                |v| Bytes::from(v["metadata"]["resourceVersion"].to_string()),
+            )
             .unwrap();
         assert_eq!(&b[..], b"\"6\"");
     }

@@ -6,7 +6,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::negotiate::{self, IncludeObject, Output};
 use crate::registry;
 use crate::watch_cache::WatchCache;
-use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +14,7 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 use skiff_api::ResourceType;
 use skiff_store::{Event, EventKind, Revision};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
