@@ -58,12 +58,32 @@ pub fn default(rt: &ResourceType, obj: &mut Value) {
 /// Prepares a new object before validation: drops or resets status where upstream does.
 pub fn prepare_for_create(rt: &ResourceType, obj: &mut Value) {
     prepare::create(rt, obj);
+    omit_empty_metadata(obj);
 }
 
 /// Prepares an update of the main resource: keeps the old status where the kind has a status
 /// subresource, bumps `metadata.generation` when the spec changed.
 pub fn prepare_for_update(rt: &ResourceType, new: &mut Value, old: &Value) {
     prepare::update(rt, new, &defaulted(rt, old));
+    omit_empty_metadata(new);
+}
+
+/// Drops empty metadata lists and maps, as upstream's `omitempty` encoding does (a released
+/// object has no `ownerReferences`, not an empty list).
+fn omit_empty_metadata(obj: &mut Value) {
+    if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        for key in ["ownerReferences", "finalizers", "labels", "annotations"] {
+            let empty = match m.get(key) {
+                Some(Value::Array(a)) => a.is_empty(),
+                Some(Value::Object(o)) => o.is_empty(),
+                Some(Value::Null) => true,
+                _ => false,
+            };
+            if empty {
+                m.remove(key);
+            }
+        }
+    }
 }
 
 /// Prepares an update through `/status`: keeps everything but status (and the metadata
