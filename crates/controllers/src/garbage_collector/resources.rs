@@ -6,7 +6,7 @@ use k8s_openapi::api::apps::v1::{
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Endpoints, Event, Node, PersistentVolume, PersistentVolumeClaim, Pod, PodTemplate,
+    ConfigMap, Endpoints, Node, PersistentVolume, PersistentVolumeClaim, Pod, PodTemplate,
     ReplicationController, Secret, Service, ServiceAccount,
 };
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -38,7 +38,8 @@ fn cluster<K: Resource<DynamicType = ()>>() -> Watched {
     }
 }
 
-/// Every kind whose objects may own or depend on others.
+/// Every kind whose objects may own or depend on others. Events are left out: they carry
+/// no owner references, and watching them would double the cost of every event written.
 pub static WATCHED: LazyLock<Vec<Watched>> = LazyLock::new(|| {
     vec![
         namespaced::<Pod>(),
@@ -57,7 +58,6 @@ pub static WATCHED: LazyLock<Vec<Watched>> = LazyLock::new(|| {
         namespaced::<Secret>(),
         namespaced::<Service>(),
         namespaced::<ServiceAccount>(),
-        namespaced::<Event>(),
         namespaced::<Lease>(),
         namespaced::<PodTemplate>(),
         namespaced::<PodDisruptionBudget>(),
