@@ -220,6 +220,7 @@ fn taints(node: &Node) -> Vec<(String, String)> {
 async fn nodes_get_pod_cidrs_and_silent_nodes_are_tainted_and_drained() -> Result<()> {
     let config = skiff_controllers::Config {
         node_monitor_grace_period: Some(Duration::from_secs(3)),
+        ..Default::default()
     };
     let c = cluster(config).await?;
     let nodes: Api<Node> = Api::all(c.client.clone());

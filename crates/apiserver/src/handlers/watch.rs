@@ -231,7 +231,7 @@ pub async fn watch(ctx: Ctx) -> ApiResult<Response> {
                         match shared {
                             Some(Ok(b)) => Some(b),
                             Some(Err(e)) => Some(error_line(&e)),
-                            None => match classify(&cache, &filter, &ev) {
+                            None => match classify(cache, &filter, &ev) {
                                 Ok(Some((kind, obj))) => Some(encoder.event(kind, obj)),
                                 Ok(None) => None,
                                 Err(e) => Some(error_line(&e)),
