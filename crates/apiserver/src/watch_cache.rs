@@ -7,7 +7,7 @@ use crate::registry::decode;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use serde_json::Value;
-use skiff_api::ResourceType;
+use skiff_api::{convert, ResourceType};
 use skiff_store::{KeyValue, Revision};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -19,8 +19,42 @@ struct Slot {
     rt: usize,
     key: String,
     rev: Revision,
-    obj: Arc<Value>,
+    obj: Option<Arc<Value>>,
     line: Option<(&'static str, Bytes)>,
+}
+
+impl Slot {
+    fn holds(&self, rt: &ResourceType, kv: &KeyValue) -> bool {
+        self.rev == kv.mod_revision && self.rt == rt_id(rt) && self.key == kv.key
+    }
+}
+
+/// `{"type":KIND,"object":OBJ}` + newline, with `metadata.resourceVersion` spliced into the
+/// stored bytes without parsing anything but the top level and `metadata`; `None` if the
+/// stored form is unusual (escaped keys), for the caller to take the slow path.
+fn event_line(kind: &str, stored: &[u8], rev: Revision) -> Option<Bytes> {
+    let top: indexmap::IndexMap<&str, &serde_json::value::RawValue> =
+        serde_json::from_slice(stored).ok()?;
+    let mut out = Vec::with_capacity(stored.len() + 64);
+    out.extend_from_slice(b"{\"type\":\"");
+    out.extend_from_slice(kind.as_bytes());
+    out.extend_from_slice(b"\",\"object\":{");
+    for (i, (k, v)) in top.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, k).ok()?;
+        out.push(b':');
+        if *k == "metadata" {
+            let mut meta: serde_json::Map<String, Value> = serde_json::from_str(v.get()).ok()?;
+            meta.insert("resourceVersion".into(), Value::String(rev.to_string()));
+            serde_json::to_writer(&mut out, &meta).ok()?;
+        } else {
+            out.extend_from_slice(v.get().as_bytes());
+        }
+    }
+    out.extend_from_slice(b"}}\n");
+    Some(Bytes::from(out))
 }
 
 /// Recently decoded objects and rendered plain-JSON event lines.
@@ -53,23 +87,33 @@ impl WatchCache {
     /// The object stored in `kv`, decoded (once) for `rt`.
     pub fn object(&self, rt: &ResourceType, kv: &KeyValue) -> ApiResult<Arc<Value>> {
         let slot = &self.slots[index(&kv.key, kv.mod_revision)];
-        if let Some(s) = slot.lock().as_ref() {
-            if s.rev == kv.mod_revision && s.rt == rt_id(rt) && s.key == kv.key {
-                return Ok(s.obj.clone());
-            }
+        if let Some(obj) = slot
+            .lock()
+            .as_ref()
+            .filter(|s| s.holds(rt, kv))
+            .and_then(|s| s.obj.clone())
+        {
+            return Ok(obj);
         }
         let obj = Arc::new(decode(rt, kv)?);
-        *slot.lock() = Some(Slot {
-            rt: rt_id(rt),
-            key: kv.key.clone(),
-            rev: kv.mod_revision,
-            obj: obj.clone(),
-            line: None,
-        });
+        let mut guard = slot.lock();
+        match guard.as_mut().filter(|s| s.holds(rt, kv)) {
+            Some(s) => s.obj = Some(obj.clone()),
+            None => {
+                *guard = Some(Slot {
+                    rt: rt_id(rt),
+                    key: kv.key.clone(),
+                    rev: kv.mod_revision,
+                    obj: Some(obj.clone()),
+                    line: None,
+                })
+            }
+        }
         Ok(obj)
     }
 
-    /// The plain-JSON event line of type `kind` for `kv`, rendered (once) by `render`.
+    /// The plain-JSON event line of type `kind` for `kv`, built (once) from the stored bytes,
+    /// or by `render` when the kind is converted on read.
     pub fn line(
         &self,
         rt: &ResourceType,
@@ -78,20 +122,35 @@ impl WatchCache {
         render: impl FnOnce(Value) -> Bytes,
     ) -> ApiResult<Bytes> {
         let slot = &self.slots[index(&kv.key, kv.mod_revision)];
-        if let Some(s) = slot.lock().as_ref() {
-            if s.rev == kv.mod_revision && s.rt == rt_id(rt) && s.key == kv.key {
-                if let Some((k, b)) = &s.line {
-                    if *k == kind {
-                        return Ok(b.clone());
-                    }
-                }
-            }
+        if let Some(b) = slot
+            .lock()
+            .as_ref()
+            .filter(|s| s.holds(rt, kv))
+            .and_then(|s| s.line.as_ref().filter(|(k, _)| *k == kind))
+            .map(|(_, b)| b.clone())
+        {
+            return Ok(b);
         }
-        let obj = self.object(rt, kv)?;
-        let bytes = render(Arc::unwrap_or_clone(obj.clone()));
-        if let Some(s) = slot.lock().as_mut() {
-            if s.rev == kv.mod_revision && s.rt == rt_id(rt) && s.key == kv.key {
-                s.line = Some((kind, bytes.clone()));
+        let fast = if convert::converts(rt) {
+            None
+        } else {
+            event_line(kind, &kv.value, kv.mod_revision)
+        };
+        let bytes = match fast {
+            Some(b) => b,
+            None => render(Arc::unwrap_or_clone(self.object(rt, kv)?)),
+        };
+        let mut guard = slot.lock();
+        match guard.as_mut().filter(|s| s.holds(rt, kv)) {
+            Some(s) => s.line = Some((kind, bytes.clone())),
+            None => {
+                *guard = Some(Slot {
+                    rt: rt_id(rt),
+                    key: kv.key.clone(),
+                    rev: kv.mod_revision,
+                    obj: None,
+                    line: Some((kind, bytes.clone())),
+                })
             }
         }
         Ok(bytes)
@@ -101,6 +160,7 @@ impl WatchCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn kv(rev: Revision, value: &str) -> KeyValue {
         KeyValue {
@@ -111,29 +171,41 @@ mod tests {
         }
     }
 
+    fn slow(kind: &str, v: Value) -> Bytes {
+        let mut b = serde_json::to_vec(&json!({"type": kind, "object": v})).unwrap();
+        b.push(b'\n');
+        Bytes::from(b)
+    }
+
     #[test]
-    fn a_line_is_rendered_once_per_event() {
+    fn spliced_lines_equal_the_decoded_rendering() {
         let cache = WatchCache::default();
         let rt = skiff_api::catalogue::find("", "v1", "configmaps").unwrap();
+        let stored = r#"{"apiVersion":"v1","kind":"ConfigMap","data":{"metadata":"x"},"metadata":{"name":"a","labels":{"k":"v"}}}"#;
+        let line = cache.line(rt, &kv(5, stored), "ADDED", |_| unreachable!()).unwrap();
+        let decoded = decode(rt, &kv(5, stored)).unwrap();
+        assert_eq!(line, slow("ADDED", decoded));
+        let again = cache.line(rt, &kv(5, stored), "ADDED", |_| unreachable!()).unwrap();
+        assert_eq!(line, again);
+    }
+
+    #[test]
+    fn converted_kinds_render_through_the_slow_path() {
+        let cache = WatchCache::default();
+        let rt = skiff_api::catalogue::find("events.k8s.io", "v1", "events").unwrap();
+        let stored = r#"{"apiVersion":"v1","kind":"Event","metadata":{"name":"e"},"message":"hi"}"#;
         let mut renders = 0;
-        for _ in 0..3 {
-            let b = cache
-                .line(rt, &kv(5, r#"{"metadata":{"name":"a"}}"#), "ADDED", |v| {
+        for _ in 0..2 {
+            let line = cache
+                .line(rt, &kv(7, stored), "ADDED", |v| {
                     renders += 1;
-                    Bytes::from(v["metadata"]["resourceVersion"].to_string())
+                    slow("ADDED", v)
                 })
                 .unwrap();
-            assert_eq!(&b[..], b"\"5\"");
+            let v: Value = serde_json::from_slice(&line).unwrap();
+            assert_eq!(v["object"]["apiVersion"], "events.k8s.io/v1");
+            assert_eq!(v["object"]["note"], "hi");
         }
         assert_eq!(renders, 1);
-        let b = cache
-            .line(
-                rt,
-                &kv(6, r#"{"metadata":{"name":"a"}}"#),
-                "MODIFIED",
-                |v| Bytes::from(v["metadata"]["resourceVersion"].to_string()),
-            )
-            .unwrap();
-        assert_eq!(&b[..], b"\"6\"");
     }
 }
