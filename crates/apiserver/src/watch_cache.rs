@@ -182,10 +182,14 @@ mod tests {
         let cache = WatchCache::default();
         let rt = skiff_api::catalogue::find("", "v1", "configmaps").unwrap();
         let stored = r#"{"apiVersion":"v1","kind":"ConfigMap","data":{"metadata":"x"},"metadata":{"name":"a","labels":{"k":"v"}}}"#;
-        let line = cache.line(rt, &kv(5, stored), "ADDED", |_| unreachable!()).unwrap();
+        let line = cache
+            .line(rt, &kv(5, stored), "ADDED", |_| unreachable!())
+            .unwrap();
         let decoded = decode(rt, &kv(5, stored)).unwrap();
         assert_eq!(line, slow("ADDED", decoded));
-        let again = cache.line(rt, &kv(5, stored), "ADDED", |_| unreachable!()).unwrap();
+        let again = cache
+            .line(rt, &kv(5, stored), "ADDED", |_| unreachable!())
+            .unwrap();
         assert_eq!(line, again);
     }
 
