@@ -3,6 +3,7 @@
 //! otherwise be parsed and serialized once per watcher.
 
 use crate::error::ApiResult;
+use crate::negotiate::Output;
 use crate::registry::decode;
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -20,7 +21,7 @@ struct Slot {
     key: String,
     rev: Revision,
     obj: Option<Arc<Value>>,
-    line: Option<(&'static str, Bytes)>,
+    line: Option<(&'static str, Output, Bytes)>,
 }
 
 impl Slot {
@@ -30,31 +31,51 @@ impl Slot {
 }
 
 /// `{"type":KIND,"object":OBJ}` + newline, with `metadata.resourceVersion` spliced into the
-/// stored bytes without parsing anything but the top level and `metadata`; `None` if the
-/// stored form is unusual (escaped keys), for the caller to take the slow path.
-fn event_line(kind: &str, stored: &[u8], rev: Revision) -> Option<Bytes> {
+/// stored bytes without parsing anything but the top level and `metadata` (for
+/// `PartialObjectMetadata`, only `metadata` is kept); `None` if the stored form is unusual
+/// (escaped keys), for the caller to take the slow path.
+fn event_line(kind: &str, stored: &[u8], rev: Revision, out: Output) -> Option<Bytes> {
     let top: indexmap::IndexMap<&str, &serde_json::value::RawValue> =
         serde_json::from_slice(stored).ok()?;
-    let mut out = Vec::with_capacity(stored.len() + 64);
-    out.extend_from_slice(b"{\"type\":\"");
-    out.extend_from_slice(kind.as_bytes());
-    out.extend_from_slice(b"\",\"object\":{");
-    for (i, (k, v)) in top.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+    let mut out_bytes = Vec::with_capacity(stored.len() + 64);
+    let out_ = &mut out_bytes;
+    out_.extend_from_slice(b"{\"type\":\"");
+    out_.extend_from_slice(kind.as_bytes());
+    out_.extend_from_slice(b"\",\"object\":{");
+    let metadata = |out_: &mut Vec<u8>| -> Option<()> {
+        let mut meta: serde_json::Map<String, Value> = match top.get("metadata") {
+            Some(v) => serde_json::from_str(v.get()).ok()?,
+            None => serde_json::Map::new(),
+        };
+        meta.insert("resourceVersion".into(), Value::String(rev.to_string()));
+        out_.extend_from_slice(b"\"metadata\":");
+        serde_json::to_writer(&mut *out_, &meta).ok()
+    };
+    match out {
+        Output::Metadata(version) => {
+            out_.extend_from_slice(b"\"kind\":\"PartialObjectMetadata\",\"apiVersion\":");
+            serde_json::to_writer(&mut *out_, &format!("meta.k8s.io/{version}")).ok()?;
+            out_.push(b',');
+            metadata(out_)?;
         }
-        serde_json::to_writer(&mut out, k).ok()?;
-        out.push(b':');
-        if *k == "metadata" {
-            let mut meta: serde_json::Map<String, Value> = serde_json::from_str(v.get()).ok()?;
-            meta.insert("resourceVersion".into(), Value::String(rev.to_string()));
-            serde_json::to_writer(&mut out, &meta).ok()?;
-        } else {
-            out.extend_from_slice(v.get().as_bytes());
+        Output::Object => {
+            for (i, (k, v)) in top.iter().enumerate() {
+                if i > 0 {
+                    out_.push(b',');
+                }
+                if *k == "metadata" {
+                    metadata(out_)?;
+                } else {
+                    serde_json::to_writer(&mut *out_, k).ok()?;
+                    out_.push(b':');
+                    out_.extend_from_slice(v.get().as_bytes());
+                }
+            }
         }
+        Output::Table(_) => return None,
     }
-    out.extend_from_slice(b"}}\n");
-    Some(Bytes::from(out))
+    out_bytes.extend_from_slice(b"}}\n");
+    Some(Bytes::from(out_bytes))
 }
 
 /// Recently decoded objects and rendered plain-JSON event lines.
@@ -112,13 +133,14 @@ impl WatchCache {
         Ok(obj)
     }
 
-    /// The plain-JSON event line of type `kind` for `kv`, built (once) from the stored bytes,
-    /// or by `render` when the kind is converted on read.
+    /// The event line of type `kind` for `kv` in form `out` (object or metadata), built
+    /// (once) from the stored bytes, or by `render` when the kind is converted on read.
     pub fn line(
         &self,
         rt: &ResourceType,
         kv: &KeyValue,
         kind: &'static str,
+        out: Output,
         render: impl FnOnce(Value) -> Bytes,
     ) -> ApiResult<Bytes> {
         let slot = &self.slots[index(&kv.key, kv.mod_revision)];
@@ -126,15 +148,15 @@ impl WatchCache {
             .lock()
             .as_ref()
             .filter(|s| s.holds(rt, kv))
-            .and_then(|s| s.line.as_ref().filter(|(k, _)| *k == kind))
-            .map(|(_, b)| b.clone())
+            .and_then(|s| s.line.as_ref().filter(|(k, o, _)| *k == kind && *o == out))
+            .map(|(_, _, b)| b.clone())
         {
             return Ok(b);
         }
         let fast = if convert::converts(rt) {
             None
         } else {
-            event_line(kind, &kv.value, kv.mod_revision)
+            event_line(kind, &kv.value, kv.mod_revision, out)
         };
         let bytes = match fast {
             Some(b) => b,
@@ -142,14 +164,14 @@ impl WatchCache {
         };
         let mut guard = slot.lock();
         match guard.as_mut().filter(|s| s.holds(rt, kv)) {
-            Some(s) => s.line = Some((kind, bytes.clone())),
+            Some(s) => s.line = Some((kind, out, bytes.clone())),
             None => {
                 *guard = Some(Slot {
                     rt: rt_id(rt),
                     key: kv.key.clone(),
                     rev: kv.mod_revision,
                     obj: None,
-                    line: Some((kind, bytes.clone())),
+                    line: Some((kind, out, bytes.clone())),
                 })
             }
         }
@@ -171,6 +193,10 @@ mod tests {
         }
     }
 
+    fn decoded_again(rt: &ResourceType, stored: &str) -> Value {
+        decode(rt, &kv(5, stored)).unwrap()
+    }
+
     fn slow(kind: &str, v: Value) -> Bytes {
         let mut b = serde_json::to_vec(&json!({"type": kind, "object": v})).unwrap();
         b.push(b'\n');
@@ -183,14 +209,41 @@ mod tests {
         let rt = skiff_api::catalogue::find("", "v1", "configmaps").unwrap();
         let stored = r#"{"apiVersion":"v1","kind":"ConfigMap","data":{"metadata":"x"},"metadata":{"name":"a","labels":{"k":"v"}}}"#;
         let line = cache
-            .line(rt, &kv(5, stored), "ADDED", |_| unreachable!())
+            .line(
+                rt,
+                &kv(5, stored),
+                "ADDED",
+                Output::Object,
+                |_| unreachable!(),
+            )
             .unwrap();
-        let decoded = decode(rt, &kv(5, stored)).unwrap();
-        assert_eq!(line, slow("ADDED", decoded));
+        assert_eq!(line, slow("ADDED", decoded_again(rt, stored)));
         let again = cache
-            .line(rt, &kv(5, stored), "ADDED", |_| unreachable!())
+            .line(
+                rt,
+                &kv(5, stored),
+                "ADDED",
+                Output::Object,
+                |_| unreachable!(),
+            )
             .unwrap();
         assert_eq!(line, again);
+        let meta = cache
+            .line(
+                rt,
+                &kv(5, stored),
+                "MODIFIED",
+                Output::Metadata("v1"),
+                |_| unreachable!(),
+            )
+            .unwrap();
+        let partial = crate::negotiate::render_object(
+            rt,
+            decoded_again(rt, stored),
+            Output::Metadata("v1"),
+            crate::negotiate::IncludeObject::Metadata,
+        );
+        assert_eq!(meta, slow("MODIFIED", partial));
     }
 
     #[test]
@@ -201,7 +254,7 @@ mod tests {
         let mut renders = 0;
         for _ in 0..2 {
             let line = cache
-                .line(rt, &kv(7, stored), "ADDED", |v| {
+                .line(rt, &kv(7, stored), "ADDED", Output::Object, |v| {
                     renders += 1;
                     slow("ADDED", v)
                 })

@@ -53,10 +53,11 @@ impl HollowNodes {
                 (n.name().to_string(), n)
             })
             .collect();
-        let pod_informer = Informer::new(
-            Api::<Pod>::all(client.clone()),
-            watcher::Config::default().fields("spec.nodeName!="),
-        );
+        // Every pod, unfiltered: the API server renders an unfiltered watch event once for
+        // all such watchers, while a field selector costs it a decode per event; unbound pods
+        // are simply not dispatched.
+        let pod_informer =
+            Informer::new(Api::<Pod>::all(client.clone()), watcher::Config::default());
         pod_informer.add_index(NODE_INDEX, |p: &Pod| {
             vec![p
                 .spec

@@ -182,8 +182,8 @@ pub async fn watch(ctx: Ctx) -> ApiResult<Response> {
     let prefix = registry::prefix(ctx.target.rt, ctx.target.namespace.as_deref());
     let store = ctx.api.registry.store.clone();
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(64);
-    // Unfiltered plain-JSON watchers share one rendering of each event.
-    let plain = filter.is_empty() && matches!(out, Output::Object);
+    // Unfiltered object and metadata watchers share one rendering of each event.
+    let plain = filter.is_empty() && matches!(out, Output::Object | Output::Metadata(_));
     let api = ctx.api.clone();
     let watch = store.watch(&prefix, start).await;
     tokio::spawn(async move {
@@ -224,7 +224,7 @@ pub async fn watch(ctx: Ctx) -> ApiResult<Response> {
                                 (EventKind::Put, Some(_)) => "MODIFIED",
                                 (EventKind::Put, None) => "ADDED",
                             };
-                            Some(cache.line(filter.rt(), &ev.kv, kind, |obj| encoder.event(kind, obj)))
+                            Some(cache.line(filter.rt(), &ev.kv, kind, out, |obj| encoder.event(kind, obj)))
                         } else {
                             None
                         };
