@@ -30,17 +30,11 @@ pub fn record_subresource_update(
 ) {
     let ty = Type::of(rt);
     let sent = managed::take(new);
-    let old_obj = old.map(|o| {
-        let mut o = o.clone();
-        let stored = managed::take(&mut o);
-        (
-            o,
-            stored
-                .and_then(|v| managed::decode(&v).ok())
-                .unwrap_or_default(),
-        )
-    });
-    let stored = || old_obj.as_ref().map(|(_, e)| e.clone()).unwrap_or_default();
+    let stored = || {
+        old.and_then(|o| o.pointer("/metadata/managedFields"))
+            .and_then(|v| managed::decode(v).ok())
+            .unwrap_or_default()
+    };
     let mut entries = match &sent {
         _ if !subresource.is_empty() => stored(),
         Some(s) if managed::is_reset(s) => Vec::new(),
@@ -53,11 +47,33 @@ pub fn record_subresource_update(
     if entries.is_empty() && old.is_some() {
         return;
     }
-    let empty = Value::Object(serde_json::Map::new());
-    let old_value = old_obj.as_ref().map_or(&empty, |(o, _)| o);
+    // Compare only the top-level fields this write may own (a status write: `status`; a
+    // main-resource write of a kind with a status subresource: everything else).
+    let split_status = rt.has_subresource(crate::Subresource::Status);
+    let keep = |k: &str| match subresource {
+        "status" => k == "status",
+        "" if split_status => k != "status",
+        _ => true,
+    };
+    let slim = |v: &Value| -> Value {
+        let Value::Object(m) = v else {
+            return v.clone();
+        };
+        let mut out: serde_json::Map<String, Value> = m
+            .iter()
+            .filter(|(k, _)| keep(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if let Some(meta) = out.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.remove("managedFields");
+        }
+        Value::Object(out)
+    };
+    let old_value = old.map_or_else(|| Value::Object(serde_json::Map::new()), slim);
+    let new_value = slim(new);
     let (before, after) = (
-        with_skeleton(&ty, old_value, new),
-        with_skeleton(&ty, new, old_value),
+        with_skeleton(&ty, &old_value, &new_value),
+        with_skeleton(&ty, &new_value, &old_value),
     );
     let cmp = tracked_comparison(rt, subresource, compare(&ty, Some(&before), Some(&after)));
     let changed = cmp.added.union(&cmp.modified);
