@@ -3,8 +3,9 @@
 
 mod cidr_set;
 
+pub use cidr_set::{CidrSet, InvalidRange};
+
 use crate::{Context, Informers};
-use cidr_set::CidrSet;
 use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, Patch, PatchParams};
 use parking_lot::Mutex;

@@ -93,7 +93,8 @@ fn is_root() -> bool {
 
 async fn server(args: ServerArgs) -> Result<()> {
     let started = std::time::Instant::now();
-    let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
+    skiff_controllers::node_ipam::CidrSet::new(&args.cluster_cidr, args.node_cidr_mask_size)?;
+    let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
     if !args.disable_agent {
         tracing::warn!("the node agent is not available yet; running the control plane only (as with --disable-agent)");
     }
