@@ -7,6 +7,7 @@ pub mod discovery;
 pub mod duplicates;
 pub mod error;
 pub mod handlers;
+pub mod kind_cache;
 pub mod meta;
 pub mod namespace_cache;
 pub mod negotiate;

@@ -6,11 +6,15 @@ use skiff_api::{convert, ResourceType};
 use skiff_store::{KeyValue, Revision, Store};
 use std::sync::Arc;
 
+use crate::kind_cache::KindCaches;
+
 /// Where objects of every kind live in the store.
 #[derive(Clone)]
 pub struct Registry {
     /// The backing store.
     pub store: Arc<dyn Store>,
+    /// In-memory copies of the kinds admission reads on every create.
+    pub caches: KindCaches,
 }
 
 /// The store key of one object.
@@ -103,6 +107,23 @@ impl Registry {
         }
     }
 
+    /// The objects of `rt` in `ns` (all namespaces when None) with their revisions: from its
+    /// admission cache when it has one, else from the store.
+    pub async fn list_cached(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+    ) -> ApiResult<Vec<crate::kind_cache::Cached>> {
+        if let Some(items) = self.caches.of(rt).and_then(|c| c.list(ns)) {
+            return Ok(items);
+        }
+        let list = self.store.list(&prefix(rt, ns), Default::default()).await?;
+        list.items
+            .iter()
+            .map(|kv| Ok(Arc::new((decode(rt, kv)?, kv.mod_revision))))
+            .collect()
+    }
+
     /// Reads one object; 404 when absent.
     pub async fn get(
         &self,
@@ -129,6 +150,7 @@ impl Registry {
             .await
         {
             Ok(kv) => {
+                self.caches.written(rt, kv.mod_revision).await;
                 set_resource_version(&mut obj, kv.mod_revision);
                 Ok(obj)
             }
@@ -218,7 +240,10 @@ impl Registry {
             .update(&key(rt, ns, name), encode(rt, obj), rev)
             .await
         {
-            Ok(kv) => Ok(Cas::Done(decode(rt, &kv)?)),
+            Ok(kv) => {
+                self.caches.written(rt, kv.mod_revision).await;
+                Ok(Cas::Done(decode(rt, &kv)?))
+            }
             Err(skiff_store::Error::Conflict { .. }) => Ok(Cas::Conflict),
             Err(skiff_store::Error::NotFound) => Err(ApiError::not_found(rt, name)),
             Err(e) => Err(e.into()),
@@ -234,7 +259,10 @@ impl Registry {
         rev: Revision,
     ) -> ApiResult<Cas<Value>> {
         match self.store.delete(&key(rt, ns, name), Some(rev)).await {
-            Ok(kv) => Ok(Cas::Done(decode(rt, &kv)?)),
+            Ok(kv) => {
+                self.caches.written(rt, kv.mod_revision).await;
+                Ok(Cas::Done(decode(rt, &kv)?))
+            }
             Err(skiff_store::Error::Conflict { .. }) => Ok(Cas::Conflict),
             Err(skiff_store::Error::NotFound) => Err(ApiError::not_found(rt, name)),
             Err(e) => Err(e.into()),

@@ -1,8 +1,10 @@
 //! Start-up: store, credentials, listener, bootstrap objects and background tasks.
 
+use crate::kind_cache::KindCaches;
 use crate::registry::Registry;
 use crate::state::Api;
 use crate::{bootstrap, namespace_cache, pki, server};
+use skiff_api::catalogue;
 use skiff_store::Store;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -123,7 +125,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         &creds.serving_cert_pem,
         &creds.serving_key_pem,
     )?;
-    let registry = Registry { store };
+    let cached = [
+        catalogue::find("scheduling.k8s.io", "v1", "priorityclasses"),
+        catalogue::find("", "v1", "resourcequotas"),
+        catalogue::find("", "v1", "limitranges"),
+    ];
+    let caches = KindCaches::start(&store, &cached.into_iter().flatten().collect::<Vec<_>>());
+    let registry = Registry { store, caches };
     let namespaces = namespace_cache::NamespaceCache::default();
     tokio::spawn(namespaces.clone().run(registry.store.clone()));
     let api = Arc::new(Api {

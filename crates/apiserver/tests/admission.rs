@@ -158,6 +158,19 @@ async fn pods_get_the_default_account_tolerations_and_priority() {
     assert_eq!(p["spec"]["preemptionPolicy"], "Never");
     let (code, st) = s.post(PODS, pod("forged", json!({"priority": 5}))).await;
     assert_eq!(code, 403, "{st}");
+    // admission reads classes from a cache; a delete it has acknowledged is already seen there
+    let (code, _) = s
+        .send(
+            reqwest::Method::DELETE,
+            "/apis/scheduling.k8s.io/v1/priorityclasses/batch",
+            "application/json",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, 200);
+    let (_, p) = s.post(PODS, pod("after-delete", json!({}))).await;
+    assert_eq!(p["spec"]["priority"], 0, "{p}");
+    assert!(p["spec"].get("priorityClassName").is_none(), "{p}");
 }
 
 #[tokio::test]

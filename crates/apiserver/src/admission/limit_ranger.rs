@@ -4,7 +4,6 @@
 
 use super::quota::amount;
 use crate::error::{ApiError, ApiResult};
-use crate::registry;
 use crate::Api;
 use serde_json::{json, Map, Value};
 use skiff_api::{catalogue, ResourceType};
@@ -196,19 +195,11 @@ pub async fn limit_ranger(
     let (Some(ns), Some(lrt)) = (ns, catalogue::find("", "v1", "limitranges")) else {
         return Ok(());
     };
-    let list = api
-        .registry
-        .store
-        .list(&registry::prefix(lrt, Some(ns)), Default::default())
-        .await?;
-    if list.items.is_empty() {
+    let cached = api.registry.list_cached(lrt, Some(ns)).await?;
+    if cached.is_empty() {
         return Ok(());
     }
-    let ranges: Vec<Value> = list
-        .items
-        .iter()
-        .map(|kv| registry::decode(lrt, kv))
-        .collect::<ApiResult<_>>()?;
+    let ranges: Vec<Value> = cached.iter().map(|c| c.0.clone()).collect();
     let container_items = limit_items(&ranges, "Container");
     apply_defaults(pod, &container_items);
     let mut errs = Vec::new();

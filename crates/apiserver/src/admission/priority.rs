@@ -2,7 +2,6 @@
 //! `spec.preemptionPolicy` from its PriorityClass (the global default when none is named).
 
 use crate::error::{ApiError, ApiResult};
-use crate::registry;
 use crate::Api;
 use serde_json::{json, Value};
 use skiff_api::{catalogue, ResourceType};
@@ -42,19 +41,14 @@ pub async fn priority(api: &Api, rt: &ResourceType, pod: &mut Value) -> ApiResul
             }
         },
         None => {
-            let list = api
-                .registry
-                .store
-                .list(&registry::prefix(prt, None), Default::default())
-                .await?;
             let mut best: Option<Value> = None;
-            for kv in &list.items {
-                let pc = registry::decode(prt, kv)?;
+            for pc in api.registry.list_cached(prt, None).await? {
+                let pc = &pc.0;
                 let value = |v: &Value| v.get("value").and_then(Value::as_i64).unwrap_or(0);
                 if pc.get("globalDefault").and_then(Value::as_bool) == Some(true)
-                    && best.as_ref().is_none_or(|b| value(b) > value(&pc))
+                    && best.as_ref().is_none_or(|b| value(b) > value(pc))
                 {
-                    best = Some(pc);
+                    best = Some(pc.clone());
                 }
             }
             best

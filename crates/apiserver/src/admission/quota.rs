@@ -6,7 +6,7 @@ pub(super) mod amount;
 mod usage;
 
 use crate::error::{ApiError, ApiResult};
-use crate::registry::{self, Cas};
+use crate::registry::Cas;
 use crate::Api;
 use amount::Nanos;
 use serde_json::{json, Value};
@@ -143,12 +143,8 @@ pub async fn charge_create(
         return Ok(());
     };
     let qrt = quotas()?;
-    let list = api
-        .registry
-        .store
-        .list(&registry::prefix(qrt, Some(ns)), Default::default())
-        .await?;
-    if list.items.is_empty() {
+    let quotas = api.registry.list_cached(qrt, Some(ns)).await?;
+    if quotas.is_empty() {
         return Ok(());
     }
     let name = crate::meta::name(obj).to_string();
@@ -159,9 +155,8 @@ pub async fn charge_create(
         ))
     };
     let use_ = usage::usage(rt, obj);
-    for kv in &list.items {
-        let mut quota = registry::decode(qrt, kv)?;
-        let mut rev = kv.mod_revision;
+    for cached in &quotas {
+        let (mut quota, mut rev) = (cached.0.clone(), cached.1);
         loop {
             let Some(updated) = evaluate(&quota, rt, obj, &use_, &forbidden)? else {
                 break;
