@@ -21,7 +21,8 @@ struct Slot {
     key: String,
     rev: Revision,
     obj: Option<Arc<Value>>,
-    line: Option<(&'static str, Output, Bytes)>,
+    /// Rendered lines: one per event type and output form asked for (object, metadata).
+    lines: Vec<(&'static str, Output, Bytes)>,
 }
 
 impl Slot {
@@ -42,14 +43,24 @@ fn event_line(kind: &str, stored: &[u8], rev: Revision, out: Output) -> Option<B
     out_.extend_from_slice(b"{\"type\":\"");
     out_.extend_from_slice(kind.as_bytes());
     out_.extend_from_slice(b"\",\"object\":{");
+    // metadata is spliced too: only its keys are parsed (managedFields stay raw bytes)
     let metadata = |out_: &mut Vec<u8>| -> Option<()> {
-        let mut meta: serde_json::Map<String, Value> = match top.get("metadata") {
+        let meta: indexmap::IndexMap<&str, &serde_json::value::RawValue> = match top.get("metadata")
+        {
             Some(v) => serde_json::from_str(v.get()).ok()?,
-            None => serde_json::Map::new(),
+            None => indexmap::IndexMap::new(),
         };
-        meta.insert("resourceVersion".into(), Value::String(rev.to_string()));
-        out_.extend_from_slice(b"\"metadata\":");
-        serde_json::to_writer(&mut *out_, &meta).ok()
+        out_.extend_from_slice(b"\"metadata\":{");
+        for (k, v) in meta.iter().filter(|(k, _)| **k != "resourceVersion") {
+            serde_json::to_writer(&mut *out_, k).ok()?;
+            out_.push(b':');
+            out_.extend_from_slice(v.get().as_bytes());
+            out_.push(b',');
+        }
+        out_.extend_from_slice(b"\"resourceVersion\":\"");
+        out_.extend_from_slice(rev.to_string().as_bytes());
+        out_.extend_from_slice(b"\"}");
+        Some(())
     };
     match out {
         Output::Metadata(version) => {
@@ -126,7 +137,7 @@ impl WatchCache {
                     key: kv.key.clone(),
                     rev: kv.mod_revision,
                     obj: Some(obj.clone()),
-                    line: None,
+                    lines: Vec::new(),
                 })
             }
         }
@@ -148,7 +159,7 @@ impl WatchCache {
             .lock()
             .as_ref()
             .filter(|s| s.holds(rt, kv))
-            .and_then(|s| s.line.as_ref().filter(|(k, o, _)| *k == kind && *o == out))
+            .and_then(|s| s.lines.iter().find(|(k, o, _)| *k == kind && *o == out))
             .map(|(_, _, b)| b.clone())
         {
             return Ok(b);
@@ -164,14 +175,14 @@ impl WatchCache {
         };
         let mut guard = slot.lock();
         match guard.as_mut().filter(|s| s.holds(rt, kv)) {
-            Some(s) => s.line = Some((kind, out, bytes.clone())),
+            Some(s) => s.lines.push((kind, out, bytes.clone())),
             None => {
                 *guard = Some(Slot {
                     rt: rt_id(rt),
                     key: kv.key.clone(),
                     rev: kv.mod_revision,
                     obj: None,
-                    line: Some((kind, out, bytes.clone())),
+                    lines: vec![(kind, out, bytes.clone())],
                 })
             }
         }

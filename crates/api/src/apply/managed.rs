@@ -193,31 +193,80 @@ pub fn is_reset(list: &Value) -> bool {
     })
 }
 
-/// Encodes entries in upstream's order: Apply before Update, then by time, manager, version.
-pub fn encode(entries: &[ManagedEntry]) -> Value {
-    let mut sorted: Vec<&ManagedEntry> = entries.iter().filter(|e| !e.fields.is_empty()).collect();
-    sorted.sort_by(|a, b| {
-        (
-            a.operation,
-            &a.time,
-            &a.manager,
-            &a.api_version,
-            &a.subresource,
+/// Upstream's order of entries: Apply before Update, then by time, manager, version.
+type Order<'a> = (Operation, Option<&'a str>, &'a str, &'a str, &'a str);
+
+fn entry_order(e: &ManagedEntry) -> Order<'_> {
+    (
+        e.operation,
+        e.time.as_deref(),
+        &e.manager,
+        &e.api_version,
+        &e.subresource,
+    )
+}
+
+/// The order of an entry in its wire form (as [`entry_order`] of its decoded form).
+fn wire_order(v: &Value) -> Order<'_> {
+    let text = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default();
+    let operation = match text("operation") {
+        "Apply" => Operation::Apply,
+        _ => Operation::Update,
+    };
+    let time = v.get("time").and_then(Value::as_str);
+    (
+        operation,
+        time,
+        text("manager"),
+        text("apiVersion"),
+        text("subresource"),
+    )
+}
+
+/// Whether a stored entry (wire form) has the same owner as `e` (as [`ManagedEntry::same_owner`]).
+pub fn is_owned_by(v: &Value, e: &ManagedEntry) -> bool {
+    let (operation, _, manager, api_version, subresource) = wire_order(v);
+    manager == e.manager
+        && operation == e.operation
+        && subresource == e.subresource
+        && (operation == Operation::Apply || api_version == e.api_version)
+}
+
+/// Encodes entries together with entries already in wire form (`kept`), in upstream's order.
+fn encode_with(entries: &[ManagedEntry], kept: Vec<Value>) -> Value {
+    let mut all: Vec<(Order<'_>, Option<&ManagedEntry>, usize)> = entries
+        .iter()
+        .filter(|e| !e.fields.is_empty())
+        .map(|e| (entry_order(e), Some(e), 0))
+        .chain(
+            kept.iter()
+                .enumerate()
+                .map(|(i, v)| (wire_order(v), None, i)),
         )
-            .cmp(&(
-                b.operation,
-                &b.time,
-                &b.manager,
-                &b.api_version,
-                &b.subresource,
-            ))
-    });
-    Value::Array(sorted.into_iter().map(ManagedEntry::to_json).collect())
+        .collect();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    let order: Vec<(Option<&ManagedEntry>, usize)> =
+        all.into_iter().map(|(_, e, i)| (e, i)).collect();
+    let mut kept: Vec<Option<Value>> = kept.into_iter().map(Some).collect();
+    Value::Array(
+        order
+            .into_iter()
+            .map(|(e, i)| match e {
+                Some(e) => e.to_json(),
+                None => kept[i].take().unwrap_or_default(),
+            })
+            .collect(),
+    )
 }
 
 /// Writes entries into `metadata.managedFields`, removing the field when there are none.
 pub fn store(obj: &mut Value, entries: &[ManagedEntry]) {
-    let encoded = encode(entries);
+    store_with(obj, entries, Vec::new())
+}
+
+/// As [`store`], with further entries already in wire form.
+pub fn store_with(obj: &mut Value, entries: &[ManagedEntry], kept: Vec<Value>) {
+    let encoded = encode_with(entries, kept);
     let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
         return;
     };

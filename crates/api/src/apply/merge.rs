@@ -143,9 +143,48 @@ impl Comparison {
 /// Compares an old value with a new one.
 pub fn compare(ty: &Type, old: Option<&Value>, new: Option<&Value>) -> Comparison {
     let mut c = Comparison::default();
-    compare_at(ty, old, new, &mut Vec::new(), &mut c);
+    compare_at(ty, old, new, &mut Vec::new(), &mut c, Walk::Plain);
     c
 }
+
+/// Compares an object before and after an ordinary write, as the field manager does: only
+/// the top-level fields `keep` accepts, `metadata.managedFields` left out, and a nested
+/// struct missing on one side counted as empty (upstream's typed objects always carry them).
+pub fn compare_for_update(
+    ty: &Type,
+    old: Option<&Value>,
+    new: &Value,
+    keep: &dyn Fn(&str) -> bool,
+) -> Comparison {
+    let empty = Value::Object(Map::new());
+    let mut c = Comparison::default();
+    let old = old.unwrap_or(&empty);
+    compare_at(
+        ty,
+        Some(old),
+        Some(new),
+        &mut Vec::new(),
+        &mut c,
+        Walk::Root(keep),
+    );
+    c
+}
+
+/// How a comparison walks the level below.
+#[derive(Clone, Copy)]
+enum Walk<'a> {
+    /// Values as they are.
+    Plain,
+    /// Struct fields missing on one side count as empty structs.
+    Skeleton,
+    /// The object root: as `Skeleton`, comparing only the names `keep` accepts.
+    Root(&'a dyn Fn(&str) -> bool),
+    /// `metadata` under the root: as `Skeleton`, without `managedFields`.
+    Metadata,
+}
+
+static EMPTY_OBJECT: std::sync::LazyLock<Value> =
+    std::sync::LazyLock::new(|| Value::Object(Map::new()));
 
 fn is_empty(v: Option<&Value>) -> bool {
     match v {
@@ -156,12 +195,46 @@ fn is_empty(v: Option<&Value>) -> bool {
     }
 }
 
+/// The two sides of a struct field and how to walk below it, with a missing struct filled
+/// in as empty when `walk` asks for that.
+fn field_sides<'v>(
+    ty: &Type,
+    name: &str,
+    child: &Type,
+    lv: Option<&'v Value>,
+    rv: Option<&'v Value>,
+    walk: Walk<'_>,
+) -> (Option<&'v Value>, Option<&'v Value>, Walk<'static>) {
+    if matches!(walk, Walk::Plain) || !(ty.is_struct_field(name) && child.is_struct()) {
+        return (lv, rv, Walk::Plain);
+    }
+    let is_struct = |v: &Value| v.is_object() && child.kind(v) == Kind::Fields;
+    let empty: &'v Value = &EMPTY_OBJECT;
+    let (lv, rv) = match (lv, rv) {
+        (None, Some(r)) if is_struct(r) => (Some(empty), Some(r)),
+        (Some(l), None) if is_struct(l) => (Some(l), Some(empty)),
+        other => other,
+    };
+    let below = match (lv, rv) {
+        (Some(l), Some(r)) if l.is_object() && is_struct(r) || r.is_object() && is_struct(l) => {
+            if matches!(walk, Walk::Root(_)) && name == "metadata" {
+                Walk::Metadata
+            } else {
+                Walk::Skeleton
+            }
+        }
+        _ => Walk::Plain,
+    };
+    (lv, rv, below)
+}
+
 fn compare_at(
     ty: &Type,
     l: Option<&Value>,
     r: Option<&Value>,
     path: &mut Path,
     c: &mut Comparison,
+    walk: Walk<'_>,
 ) {
     let (lk, rk) = (l.map(|v| ty.kind(v)), r.map(|v| ty.kind(v)));
     let Some(kind) = rk.clone().or(lk.clone()) else {
@@ -180,34 +253,52 @@ fn compare_at(
     match kind {
         Kind::Fields => {
             let (lo, ro) = (l.and_then(Value::as_object), r.and_then(Value::as_object));
-            let names = lo.into_iter().chain(ro).flat_map(|m| m.keys());
-            let mut seen = std::collections::BTreeSet::new();
-            for name in names.filter(|n| seen.insert(*n)) {
-                path.push(PathElement::Field(name.clone()));
+            let only_new = ro
+                .into_iter()
+                .flat_map(|m| m.keys())
+                .filter(|k| lo.is_none_or(|lo| !lo.contains_key(*k)));
+            let names = lo.into_iter().flat_map(|m| m.keys()).chain(only_new);
+            for name in names {
+                let skip = match walk {
+                    Walk::Root(keep) => !keep(name),
+                    Walk::Metadata => name == "managedFields",
+                    _ => false,
+                };
+                if skip {
+                    continue;
+                }
+                let child = ty.field(name);
                 let (lv, rv) = (lo.and_then(|m| m.get(name)), ro.and_then(|m| m.get(name)));
-                compare_at(&ty.field(name), lv, rv, path, c);
+                let (lv, rv, below) = field_sides(ty, name, &child, lv, rv, walk);
+                path.push(PathElement::Field(name.clone()));
+                compare_at(&child, lv, rv, path, c, below);
                 path.pop();
             }
         }
         Kind::SetList | Kind::MapList(_) => {
-            let items = |v: Option<&Value>| -> BTreeMap<PathElement, Value> {
+            fn items<'v>(
+                ty: &Type,
+                kind: &Kind,
+                v: Option<&'v Value>,
+            ) -> BTreeMap<PathElement, &'v Value> {
                 let list = v
                     .and_then(Value::as_array)
                     .map(Vec::as_slice)
                     .unwrap_or_default();
                 let mut out = BTreeMap::new();
                 for item in list {
-                    if let Ok(pe) = item_element(ty, &kind, item) {
-                        out.entry(pe).or_insert_with(|| item.clone());
+                    if let Ok(pe) = item_element(ty, kind, item) {
+                        out.entry(pe).or_insert(item);
                     }
                 }
                 out
-            };
-            let (li, ri) = (items(l), items(r));
+            }
+            let (li, ri) = (items(ty, &kind, l), items(ty, &kind, r));
             let item_ty = ty.item();
             for pe in li.keys().chain(ri.keys().filter(|k| !li.contains_key(*k))) {
                 path.push(pe.clone());
-                compare_at(&item_ty, li.get(pe), ri.get(pe), path, c);
+                let (lv, rv) = (li.get(pe).copied(), ri.get(pe).copied());
+                compare_at(&item_ty, lv, rv, path, c, Walk::Plain);
                 path.pop();
             }
         }

@@ -1,8 +1,8 @@
 //! Ownership of ordinary writes (create, update, patch): upstream's `Update` operation.
 
 use super::managed::{self, ManagedEntry, Operation};
-use super::merge::compare;
-use super::scope::{tracked_comparison, with_skeleton};
+use super::merge::compare_for_update;
+use super::scope::tracked_comparison;
 use super::set::FieldSet;
 use super::typed::Type;
 use crate::ResourceType;
@@ -30,21 +30,24 @@ pub fn record_subresource_update(
 ) {
     let ty = Type::of(rt);
     let sent = managed::take(new);
-    let stored = || {
+    let stored_list = || {
         old.and_then(|o| o.pointer("/metadata/managedFields"))
-            .and_then(|v| managed::decode(v).ok())
-            .unwrap_or_default()
+            .and_then(Value::as_array)
+            .filter(|l| !l.is_empty())
     };
-    let mut entries = match &sent {
-        _ if !subresource.is_empty() => stored(),
-        Some(s) if managed::is_reset(s) => Vec::new(),
-        Some(s) => match managed::decode(s) {
-            Ok(e) if !e.is_empty() => e,
-            _ => stored(),
-        },
-        None => stored(),
+    // The entries to start from: those the client sent with a main-resource write, else the
+    // stored ones (kept as they are unless this write touches their fields, see below).
+    let sent_entries = match &sent {
+        _ if !subresource.is_empty() => None,
+        Some(s) if managed::is_reset(s) => Some(Vec::new()),
+        Some(s) => managed::decode(s).ok().filter(|e| !e.is_empty()),
+        None => None,
     };
-    if entries.is_empty() && old.is_some() {
+    let nothing_owned = match &sent_entries {
+        Some(entries) => entries.is_empty(),
+        None => stored_list().is_none(),
+    };
+    if nothing_owned && old.is_some() {
         return;
     }
     // Compare only the top-level fields this write may own (a status write: `status`; a
@@ -55,42 +58,65 @@ pub fn record_subresource_update(
         "" if split_status => k != "status",
         _ => true,
     };
-    let slim = |v: &Value| -> Value {
-        let Value::Object(m) = v else {
-            return v.clone();
-        };
-        let mut out: serde_json::Map<String, Value> = m
-            .iter()
-            .filter(|(k, _)| keep(k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if let Some(meta) = out.get_mut("metadata").and_then(Value::as_object_mut) {
-            meta.remove("managedFields");
-        }
-        Value::Object(out)
+    let cmp = compare_for_update(&ty, old, new, &keep);
+    let cmp = tracked_comparison(rt, subresource, cmp);
+    let mut changed = cmp.added;
+    changed.absorb(cmp.modified);
+    let mine = update_entry(rt, subresource, manager, now, FieldSet::new());
+    let (mut entries, kept) = match sent_entries {
+        Some(entries) => (entries, Vec::new()),
+        None => split_stored(stored_list(), &changed, &cmp.removed, &mine),
     };
-    let old_value = old.map_or_else(|| Value::Object(serde_json::Map::new()), slim);
-    let new_value = slim(new);
-    let (before, after) = (
-        with_skeleton(&ty, &old_value, &new_value),
-        with_skeleton(&ty, &new_value, &old_value),
-    );
-    let cmp = tracked_comparison(rt, subresource, compare(&ty, Some(&before), Some(&after)));
-    let changed = cmp.added.union(&cmp.modified);
     for e in &mut entries {
-        e.fields = e.fields.difference(&changed).difference(&cmp.removed);
+        e.fields.subtract(&changed);
+        e.fields.subtract(&cmp.removed);
     }
     if !changed.is_empty() {
-        let mine = update_entry(rt, subresource, manager, now, changed);
         match entries.iter_mut().find(|e| e.same_owner(&mine)) {
             Some(e) => {
-                e.fields = e.fields.union(&mine.fields);
+                e.fields.absorb(changed);
                 e.time = mine.time;
             }
-            None => entries.push(mine),
+            None => entries.push(ManagedEntry {
+                fields: changed,
+                ..mine
+            }),
         }
     }
-    managed::store(new, &entries);
+    managed::store_with(new, &entries, kept);
+}
+
+/// Stored entries this write may change (it touches their top-level fields, or they belong
+/// to `mine`'s owner), decoded; the rest kept in their stored form.
+fn split_stored(
+    list: Option<&Vec<Value>>,
+    changed: &FieldSet,
+    removed: &FieldSet,
+    mine: &ManagedEntry,
+) -> (Vec<ManagedEntry>, Vec<Value>) {
+    let touched: Vec<String> = changed
+        .top()
+        .chain(removed.top())
+        .map(|pe| pe.to_fields_key())
+        .collect();
+    let mut decoded: Vec<ManagedEntry> = Vec::new();
+    let mut kept = Vec::new();
+    for (i, item) in list.into_iter().flatten().enumerate() {
+        let fields = item.get("fieldsV1").and_then(Value::as_object);
+        let untouched = fields.is_some_and(|f| !touched.iter().any(|t| f.contains_key(t)));
+        if untouched && !managed::is_owned_by(item, mine) {
+            kept.push(item.clone());
+            continue;
+        }
+        let Ok(entry) = ManagedEntry::from_json(i, item) else {
+            continue;
+        };
+        match decoded.iter_mut().find(|e| e.same_owner(&entry)) {
+            Some(e) => e.fields.absorb(entry.fields),
+            None => decoded.push(entry),
+        }
+    }
+    (decoded, kept)
 }
 
 /// An Update entry owning `fields` as of `now`.

@@ -8,7 +8,12 @@ use crate::{ResourceType, Subresource};
 use serde_json::{Map, Value};
 
 /// Paths upstream never tracks: type and system metadata.
-fn stripped() -> FieldSet {
+fn stripped() -> &'static FieldSet {
+    static STRIPPED: std::sync::LazyLock<FieldSet> = std::sync::LazyLock::new(build_stripped);
+    &STRIPPED
+}
+
+fn build_stripped() -> FieldSet {
     let mut set = FieldSet::new();
     let f = |s: &str| PathElement::Field(s.to_string());
     set.insert(&[f("apiVersion")]);
@@ -31,15 +36,17 @@ fn stripped() -> FieldSet {
 }
 
 /// The part of `set` a write through `subresource` may own.
-pub fn tracked(rt: &ResourceType, subresource: &str, set: FieldSet) -> FieldSet {
-    let set = set.difference(&stripped());
+pub fn tracked(rt: &ResourceType, subresource: &str, mut set: FieldSet) -> FieldSet {
+    set.subtract(stripped());
     let status = PathElement::Field("status".into());
     match subresource {
-        "" if rt.has_subresource(Subresource::Status) => set.retain_top(|pe| *pe != status),
-        "" => set,
-        "status" => set.retain_top(|pe| *pe == status),
-        _ => set,
+        "" if rt.has_subresource(Subresource::Status) => {
+            set.retain_top_in_place(|pe| *pe != status)
+        }
+        "status" => set.retain_top_in_place(|pe| *pe == status),
+        _ => {}
     }
+    set
 }
 
 pub fn tracked_comparison(rt: &ResourceType, sub: &str, c: Comparison) -> Comparison {

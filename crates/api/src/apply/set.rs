@@ -60,6 +60,11 @@ impl FieldSet {
         node.members.contains(last)
     }
 
+    /// The elements at the top level (members and parents of deeper paths).
+    pub fn top(&self) -> impl Iterator<Item = &PathElement> {
+        self.members.iter().chain(self.children.keys())
+    }
+
     /// Whether `pe` is a member at this level.
     pub fn has_member(&self, pe: &PathElement) -> bool {
         self.members.contains(pe)
@@ -81,6 +86,43 @@ impl FieldSet {
                 .map(|(pe, c)| (pe.clone(), c.clone()))
                 .collect(),
         }
+    }
+
+    /// Keeps only the top-level elements `keep` accepts, in place.
+    pub fn retain_top_in_place(&mut self, keep: impl Fn(&PathElement) -> bool) {
+        self.members.retain(|pe| keep(pe));
+        self.children.retain(|pe, _| keep(pe));
+    }
+
+    /// Adds every path of `other`, consuming it.
+    pub fn absorb(&mut self, other: FieldSet) {
+        self.members.extend(other.members);
+        for (pe, child) in other.children {
+            match self.children.get_mut(&pe) {
+                Some(mine) => mine.absorb(child),
+                None => {
+                    self.children.insert(pe, child);
+                }
+            }
+        }
+    }
+
+    /// Removes every path of `other`, in place (as [`difference`](Self::difference)).
+    pub fn subtract(&mut self, other: &FieldSet) {
+        if other.is_empty() {
+            return;
+        }
+        if !other.members.is_empty() {
+            self.members.retain(|pe| !other.members.contains(pe));
+        }
+        self.children
+            .retain(|pe, child| match other.children.get(pe) {
+                Some(theirs) => {
+                    child.subtract(theirs);
+                    !child.is_empty()
+                }
+                None => true,
+            });
     }
 
     /// Paths in either set.

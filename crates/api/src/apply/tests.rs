@@ -290,3 +290,42 @@ fn unchanged_reapply_keeps_its_time_and_nulls_clear_fields() {
         json!({"f:data": {"f:a": {}}})
     );
 }
+
+/// Timing probe for the density hot path (run with `--ignored --nocapture` in release).
+#[test]
+#[ignore]
+fn record_update_cost_probe() {
+    let rt = crate::catalogue::pods();
+    let mut pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "density-1", "namespace": "density", "labels": {"app": "density"}},
+        "spec": {"terminationGracePeriodSeconds": 0, "containers": [{"name": "pause", "image": "registry.k8s.io/pause:3.10",
+            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]}});
+    crate::strategy::default(rt, &mut pod);
+    let n = 2000;
+    let t = std::time::Instant::now();
+    let mut created = pod.clone();
+    for _ in 0..n {
+        created = pod.clone();
+        record_update(rt, None, &mut created, "bench", T0);
+    }
+    println!("create: {:?} per call", t.elapsed() / n);
+    let mut status = created.clone();
+    status["spec"]["nodeName"] = json!("sim-1");
+    status["status"] = json!({"phase": "Running", "podIP": "10.64.0.5", "hostIP": "10.0.0.1",
+        "conditions": [{"type": "Ready", "status": "True", "lastProbeTime": null, "lastTransitionTime": T0},
+                       {"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": T0}],
+        "containerStatuses": [{"name": "pause", "ready": true, "restartCount": 0, "image": "registry.k8s.io/pause:3.10",
+            "imageID": "", "containerID": "sim://1", "started": true, "state": {"running": {"startedAt": T0}}}]});
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        let mut s = status.clone();
+        record_subresource_update(rt, "status", Some(&created), &mut s, "kubelet", T1);
+    }
+    println!("status: {:?} per call", t.elapsed() / n);
+    println!(
+        "{}",
+        serde_json::to_string(&created["metadata"]["managedFields"])
+            .unwrap()
+            .len()
+    );
+}

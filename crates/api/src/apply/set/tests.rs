@@ -102,3 +102,25 @@ fn paths_and_leaves_list_members_before_children() {
     assert_eq!(leaves, [".kind", ".spec.b", ".spec.a.z"]);
     assert!(set.with_parents().has(&[f("spec"), f("a")]));
 }
+
+#[test]
+fn in_place_subtract_and_absorb_agree_with_difference_and_union() {
+    let a = set_of(
+        json!({"f:metadata": {"f:labels": {".": {}, "f:app": {}, "f:tier": {}}},
+        "f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:x": {}}}}, "f:data": {}}),
+    );
+    let b = set_of(json!({"f:metadata": {"f:labels": {"f:app": {}}},
+        "f:spec": {"f:template": {"f:spec": {"f:x": {}}}}, "f:status": {"f:phase": {}}}));
+    for (x, y) in [(&a, &b), (&b, &a), (&a, &a), (&a, &FieldSet::new())] {
+        let mut sub = x.clone();
+        sub.subtract(y);
+        assert_eq!(sub, x.difference(y));
+        let mut all = x.clone();
+        all.absorb(y.clone());
+        assert_eq!(all, x.union(y));
+    }
+    let mut top = a.clone();
+    top.retain_top_in_place(|pe| *pe != f("spec"));
+    assert_eq!(top, a.retain_top(|pe| *pe != f("spec")));
+    assert!(!top.has(&[f("spec"), f("replicas")]));
+}
