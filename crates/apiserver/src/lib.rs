@@ -8,6 +8,7 @@ pub mod duplicates;
 pub mod error;
 pub mod handlers;
 pub mod kind_cache;
+pub mod loopback;
 pub mod meta;
 pub mod namespace_cache;
 pub mod negotiate;

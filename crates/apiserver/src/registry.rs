@@ -46,15 +46,51 @@ fn storage_resource(rt: &ResourceType) -> String {
 
 /// Serializes an object for storage: resourceVersion is the store's, not the object's.
 pub fn encode(rt: &ResourceType, obj: &Value) -> Vec<u8> {
-    let has_rv = obj.pointer("/metadata/resourceVersion").is_some();
-    if !has_rv && !convert::converts(rt) {
-        return serde_json::to_vec(obj).unwrap_or_default();
+    if !convert::converts(rt) {
+        return serde_json::to_vec(&Storable(obj)).unwrap_or_default();
     }
     let mut obj = convert::to_storage(rt, obj.clone());
     if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
         m.remove("resourceVersion");
     }
     serde_json::to_vec(&obj).unwrap_or_default()
+}
+
+/// An object serialized without `metadata.resourceVersion` (and without copying it).
+struct Storable<'a>(&'a Value);
+
+/// A map serialized without its `resourceVersion` entry.
+struct WithoutRv<'a>(&'a serde_json::Map<String, Value>);
+
+impl serde::Serialize for Storable<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Value::Object(top) = self.0 else {
+            return self.0.serialize(s);
+        };
+        let mut map = s.serialize_map(Some(top.len()))?;
+        for (k, v) in top {
+            match v {
+                Value::Object(meta) if k == "metadata" => {
+                    map.serialize_entry(k, &WithoutRv(meta))?
+                }
+                _ => map.serialize_entry(k, v)?,
+            }
+        }
+        map.end()
+    }
+}
+
+impl serde::Serialize for WithoutRv<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let len = self.0.len() - usize::from(self.0.contains_key("resourceVersion"));
+        let mut map = s.serialize_map(Some(len))?;
+        for (k, v) in self.0.iter().filter(|(k, _)| *k != "resourceVersion") {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
 }
 
 /// Decodes a stored object and stamps its resourceVersion.
@@ -226,23 +262,24 @@ pub enum Cas<T> {
 }
 
 impl Registry {
-    /// Replaces an object if it is still at `rev`.
+    /// Replaces an object if it is still at `rev`; returns it with its new resourceVersion.
     pub async fn update_at(
         &self,
         rt: &ResourceType,
         ns: Option<&str>,
         name: &str,
-        obj: &Value,
+        mut obj: Value,
         rev: Revision,
     ) -> ApiResult<Cas<Value>> {
         match self
             .store
-            .update(&key(rt, ns, name), encode(rt, obj), rev)
+            .update(&key(rt, ns, name), encode(rt, &obj), rev)
             .await
         {
             Ok(kv) => {
                 self.caches.written(rt, kv.mod_revision).await;
-                Ok(Cas::Done(decode(rt, &kv)?))
+                set_resource_version(&mut obj, kv.mod_revision);
+                Ok(Cas::Done(obj))
             }
             Err(skiff_store::Error::Conflict { .. }) => Ok(Cas::Conflict),
             Err(skiff_store::Error::NotFound) => Err(ApiError::not_found(rt, name)),
@@ -267,5 +304,30 @@ impl Registry {
             Err(skiff_store::Error::NotFound) => Err(ApiError::not_found(rt, name)),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn stored_form_drops_only_the_resource_version() {
+        let rt = skiff_api::catalogue::find("", "v1", "configmaps").unwrap();
+        let obj = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "a", "resourceVersion": "7", "labels": {"resourceVersion": "x"}},
+            "data": {"resourceVersion": "kept"}});
+        let stored: Value = serde_json::from_slice(&encode(rt, &obj)).unwrap();
+        let mut want = obj.clone();
+        want["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("resourceVersion");
+        assert_eq!(stored, want);
+        assert_eq!(
+            String::from_utf8(encode(rt, &want)).unwrap(),
+            serde_json::to_string(&want).unwrap()
+        );
     }
 }

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 /// mimalloc: the API server allocates and frees many small JSON values per request, where
 /// glibc malloc spent about a fifth of the server's CPU (profiled under `skiff bench density`).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -96,6 +97,13 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// A client of this server's API for a component running inside it (the same identity as
+/// its kubeconfig under `server/cred/`, without going through TLS).
+fn in_process_client(running: &skiff_apiserver::Running, user: &str) -> kube::Client {
+    let loopback = skiff_apiserver::loopback::Loopback::new(running.api.clone(), user, &[]);
+    kube::Client::new(loopback, "default")
+}
+
 async fn server(args: ServerArgs) -> Result<()> {
     let started = std::time::Instant::now();
     skiff_controllers::node_ipam::CidrSet::new(&args.cluster_cidr, args.node_cidr_mask_size)?;
@@ -113,7 +121,7 @@ async fn server(args: ServerArgs) -> Result<()> {
     .with_context(|| format!("starting the API server in {}", data_dir.display()))?;
     let identity = format!("{}_{}", hostname(), std::process::id());
     if !args.disable_scheduler {
-        let client = skiff_client::client_from_kubeconfig(&running.scheduler_kubeconfig).await?;
+        let client = in_process_client(&running, "system:kube-scheduler");
         let elector = skiff_client::LeaderElector::new(
             client.clone(),
             "kube-system",
@@ -123,7 +131,7 @@ async fn server(args: ServerArgs) -> Result<()> {
         tokio::spawn(elector.run(skiff_scheduler::run(client, Default::default())));
     }
     if !args.disable_controller_manager {
-        let client = skiff_client::client_from_kubeconfig(&running.controllers_kubeconfig).await?;
+        let client = in_process_client(&running, "system:kube-controller-manager");
         let elector = skiff_client::LeaderElector::new(
             client.clone(),
             "kube-system",

@@ -167,7 +167,7 @@ pub async fn charge_create(
             let qname = crate::meta::name(&quota).to_string();
             match api
                 .registry
-                .update_at(qrt, Some(ns), &qname, &updated, rev)
+                .update_at(qrt, Some(ns), &qname, updated, rev)
                 .await
             {
                 Ok(Cas::Done(_)) => break,

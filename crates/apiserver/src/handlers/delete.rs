@@ -132,7 +132,7 @@ pub async fn delete_one(ctx: &Ctx, name: &str, opts: &DeleteOptions) -> ApiResul
             if !changed || opts.dry_run {
                 return Ok((obj, false));
             }
-            match reg.update_at(rt, ns, name, &obj, rev).await? {
+            match reg.update_at(rt, ns, name, obj, rev).await? {
                 Cas::Done(obj) => return Ok((obj, false)),
                 Cas::Conflict => continue,
             }

@@ -201,7 +201,7 @@ pub async fn bind(ctx: &Ctx, name: &str, body: &Value) -> ApiResult<Response> {
             return Err(ApiError::conflict_because(rt, name, &why));
         }
         bind_to(&mut pod, node, body.pointer("/metadata/annotations"));
-        if let Cas::Done(_) = reg.update_at(rt, ns, name, &pod, rev).await? {
+        if let Cas::Done(_) = reg.update_at(rt, ns, name, pod, rev).await? {
             break;
         }
     }

@@ -248,7 +248,7 @@ pub async fn update(ctx: &Ctx, name: &str, change: Change<'_>, part: Part) -> Ap
         let written = if finalized(&new) {
             reg.delete_at(rt, ns, name, old_rev).await?
         } else {
-            reg.update_at(rt, ns, name, &new, old_rev).await?
+            reg.update_at(rt, ns, name, new, old_rev).await?
         };
         match written {
             Cas::Done(obj) => {

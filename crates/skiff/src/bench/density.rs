@@ -27,6 +27,9 @@ pub struct DensityArgs {
     /// Give up after this many seconds of waiting for pods.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
+    /// An extra flag for the server (repeatable), e.g. `--server-arg=--disable-controller-manager`.
+    #[arg(long = "server-arg", allow_hyphen_values = true)]
+    server_args: Vec<String>,
 }
 
 const NAMESPACE: &str = "density";
@@ -217,13 +220,10 @@ fn ms(us: u64) -> f64 {
 pub async fn density(args: DensityArgs) -> Result<()> {
     let tmp = tempfile::tempdir()?;
     let port = free_port()?;
-    let (server, ready) = spawn_server(
-        tmp.path(),
-        port,
-        // 10.42.0.0/16 holds 256 node /24s; a /10 holds 16,384.
-        &["--cluster-cidr", "10.64.0.0/10"],
-    )
-    .await?;
+    // 10.42.0.0/16 holds 256 node /24s; a /10 holds 16,384.
+    let mut server_args = vec!["--cluster-cidr", "10.64.0.0/10"];
+    server_args.extend(args.server_args.iter().map(String::as_str));
+    let (server, ready) = spawn_server(tmp.path(), port, &server_args).await?;
     let server = Child(server);
     println!("server ready in {:.1} ms", ready.as_secs_f64() * 1000.0);
     let client = server.0.client.clone();
