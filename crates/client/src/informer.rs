@@ -169,13 +169,32 @@ pub const NAMESPACE_INDEX: &str = "namespace";
 
 /// One list+watch of a resource type, with its store and change handlers. Objects are kept
 /// without `managedFields`, which no control loop reads.
+///
+/// Cloning gives another handle on the same informer (see [`crate::SharedInformers`]): it
+/// runs once however many handles call [`Informer::run`], and indexes and handlers added to
+/// a running informer see the objects it already holds.
 pub struct Informer<K: Resource> {
     api: Api<K>,
     config: watcher::Config,
     inner: Arc<RwLock<Inner<K>>>,
     handlers: Arc<RwLock<Vec<Handler<K>>>>,
-    ready_tx: tokio::sync::watch::Sender<bool>,
+    ready_tx: Arc<tokio::sync::watch::Sender<bool>>,
     ready_rx: tokio::sync::watch::Receiver<bool>,
+    started: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<K: Resource + Clone> Clone for Informer<K> {
+    fn clone(&self) -> Self {
+        Informer {
+            api: self.api.clone(),
+            config: self.config.clone(),
+            inner: self.inner.clone(),
+            handlers: self.handlers.clone(),
+            ready_tx: self.ready_tx.clone(),
+            ready_rx: self.ready_rx.clone(),
+            started: self.started.clone(),
+        }
+    }
 }
 
 impl<K> Informer<K>
@@ -196,23 +215,43 @@ where
                 indexes: HashMap::new(),
             })),
             handlers: Default::default(),
-            ready_tx,
+            ready_tx: Arc::new(ready_tx),
             ready_rx,
+            started: Default::default(),
         }
     }
 
-    /// Adds an index; call before [`Informer::run`].
+    /// Adds an index (objects already held are indexed at once); a name added before keeps
+    /// its first function.
     pub fn add_index(
         &self,
         name: &'static str,
         f: impl Fn(&K) -> Vec<String> + Send + Sync + 'static,
     ) {
-        self.inner.write().indexers.push((name, Arc::new(f)));
+        let mut inner = self.inner.write();
+        if inner.indexers.iter().any(|(n, _)| *n == name) {
+            return;
+        }
+        let f: IndexFn<K> = Arc::new(f);
+        let mut index: HashMap<String, HashSet<String>> = HashMap::new();
+        for (key, obj) in &inner.objects {
+            for value in f(obj) {
+                index.entry(value).or_default().insert(key.clone());
+            }
+        }
+        inner.indexes.insert(name, index);
+        inner.indexers.push((name, f));
     }
 
-    /// Calls `f` for every change; `f` must be quick (enqueue a key).
+    /// Calls `f` for every change; `f` must be quick (enqueue a key). Objects the informer
+    /// already holds are reported to `f` as added first.
     pub fn on_change(&self, f: impl Fn(&Change<K>) + Send + Sync + 'static) {
-        self.handlers.write().push(Box::new(f));
+        let mut handlers = self.handlers.write();
+        let held: Vec<Arc<K>> = self.inner.read().objects.values().cloned().collect();
+        for new in held {
+            f(&Change::Applied { old: None, new });
+        }
+        handlers.push(Box::new(f));
     }
 
     /// A reader of the store.
@@ -229,8 +268,12 @@ where
         }
     }
 
-    /// Lists, then watches forever, re-listing after errors.
+    /// Lists, then watches forever, re-listing after errors; returns at once if another
+    /// handle already runs this informer.
     pub async fn run(self) {
+        if self.started.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            return;
+        }
         let mut stream = watcher(self.api.clone(), self.config.clone())
             .default_backoff()
             .modify(|o| o.meta_mut().managed_fields = None)
@@ -291,5 +334,83 @@ where
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use parking_lot::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    /// A client whose API server lists two ConfigMaps and ends every watch at once.
+    fn client(lists: Arc<AtomicUsize>) -> kube::Client {
+        let service = tower::service_fn(move |req: http::Request<kube::client::Body>| {
+            let lists = lists.clone();
+            async move {
+                let watch = req.uri().query().unwrap_or_default().contains("watch=true");
+                let body = if watch {
+                    String::new()
+                } else {
+                    lists.fetch_add(1, Ordering::SeqCst);
+                    serde_json::json!({"apiVersion": "v1", "kind": "ConfigMapList",
+                        "metadata": {"resourceVersion": "5"},
+                        "items": [
+                            {"metadata": {"name": "a", "namespace": "x", "resourceVersion": "3", "labels": {"k": "1"}}},
+                            {"metadata": {"name": "b", "namespace": "y", "resourceVersion": "4", "labels": {"k": "2"}}},
+                        ]})
+                    .to_string()
+                };
+                Ok::<_, std::convert::Infallible>(
+                    http::Response::builder()
+                        .header("content-type", "application/json")
+                        .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+                        .unwrap(),
+                )
+            }
+        });
+        kube::Client::new(service, "default")
+    }
+
+    #[tokio::test]
+    async fn a_shared_informer_runs_once_and_late_handlers_and_indexes_see_what_it_holds() {
+        let lists = Arc::new(AtomicUsize::new(0));
+        let informer: Informer<ConfigMap> =
+            Informer::new(Api::all(client(lists.clone())), watcher::Config::default());
+        let other = informer.clone();
+        tokio::spawn(informer.clone().run());
+        let store = informer.store();
+        tokio::time::timeout(Duration::from_secs(10), store.wait_ready())
+            .await
+            .expect("the first list lands");
+        tokio::time::timeout(Duration::from_secs(1), other.clone().run())
+            .await
+            .expect("a second run of the same informer returns at once");
+        assert_eq!(store.len(), 2);
+
+        other.add_index("label-k", |cm: &ConfigMap| {
+            cm.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("k").cloned())
+                .into_iter()
+                .collect()
+        });
+        let by_label = store.by_index("label-k", "2");
+        assert_eq!(by_label.len(), 1);
+        assert_eq!(by_label[0].metadata.name.as_deref(), Some("b"));
+
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        other.on_change(move |c| {
+            if let Change::Applied { old: None, new } = c {
+                s.lock().push(new.metadata.name.clone().unwrap_or_default());
+            }
+        });
+        let mut names = seen.lock().clone();
+        names.sort();
+        assert_eq!(names, ["a", "b"]);
     }
 }

@@ -8,12 +8,14 @@ pub mod informer;
 pub mod kubeconfig;
 pub mod leader;
 pub mod queue;
+pub mod shared;
 
 pub use events::{EventRecorder, EventType};
 pub use informer::{Change, Informer, Store};
 pub use kubeconfig::client_from_kubeconfig;
 pub use leader::LeaderElector;
 pub use queue::WorkQueue;
+pub use shared::SharedInformers;
 
 /// `namespace/name` (or `name` for cluster-scoped objects): the key queues and stores use.
 pub fn key_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {

@@ -11,10 +11,9 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::runtime::watcher;
-use kube::{Api, Resource};
+use kube::Resource;
 use serde::de::DeserializeOwned;
-use skiff_client::{Informer, Store};
+use skiff_client::{Informer, SharedInformers, Store};
 use std::fmt::Debug;
 
 /// Index of objects by the uid of their controlling owner.
@@ -49,11 +48,11 @@ pub fn controller_key(meta: &ObjectMeta, kind: &str) -> Option<String> {
     })
 }
 
-fn informer<K>(client: &kube::Client) -> Informer<K>
+fn informer<K>(client: &kube::Client, shared: &SharedInformers) -> Informer<K>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
-    let informer = Informer::new(Api::<K>::all(client.clone()), watcher::Config::default());
+    let informer = shared.all::<K>(client);
     informer.add_index(CONTROLLER_INDEX, |o: &K| {
         controller_uid(o.meta())
             .map(str::to_string)
@@ -107,8 +106,8 @@ pub struct Informers {
 
 impl Informers {
     /// Informers over `client`, not yet running.
-    pub fn new(client: &kube::Client) -> Self {
-        let pods = informer::<Pod>(client);
+    pub fn new(client: &kube::Client, shared: &SharedInformers) -> Self {
+        let pods = informer::<Pod>(client, shared);
         pods.add_index(NODE_INDEX, |p: &Pod| {
             p.spec
                 .as_ref()
@@ -119,22 +118,22 @@ impl Informers {
         });
         Informers {
             pods,
-            nodes: informer(client),
-            namespaces: informer(client),
-            replica_sets: informer(client),
-            replication_controllers: informer(client),
-            deployments: informer(client),
-            daemon_sets: informer(client),
-            stateful_sets: informer(client),
-            controller_revisions: informer(client),
-            jobs: informer(client),
-            cron_jobs: informer(client),
-            pod_disruption_budgets: informer(client),
-            persistent_volume_claims: informer(client),
-            service_accounts: informer(client),
-            resource_quotas: informer(client),
-            limit_ranges: informer(client),
-            leases: informer(client),
+            nodes: informer(client, shared),
+            namespaces: informer(client, shared),
+            replica_sets: informer(client, shared),
+            replication_controllers: informer(client, shared),
+            deployments: informer(client, shared),
+            daemon_sets: informer(client, shared),
+            stateful_sets: informer(client, shared),
+            controller_revisions: informer(client, shared),
+            jobs: informer(client, shared),
+            cron_jobs: informer(client, shared),
+            pod_disruption_budgets: informer(client, shared),
+            persistent_volume_claims: informer(client, shared),
+            service_accounts: informer(client, shared),
+            resource_quotas: informer(client, shared),
+            limit_ranges: informer(client, shared),
+            leases: informer(client, shared),
         }
     }
 

@@ -53,6 +53,8 @@ pub struct Config {
     pub cluster_cidr: String,
     /// The prefix length of each node's pod CIDR.
     pub node_cidr_mask_size: u8,
+    /// Where the informers come from (shared with other control loops in the process).
+    pub informers: skiff_client::SharedInformers,
 }
 
 impl Default for Config {
@@ -61,6 +63,7 @@ impl Default for Config {
             node_monitor_grace_period: None,
             cluster_cidr: "10.42.0.0/16".into(),
             node_cidr_mask_size: 24,
+            informers: Default::default(),
         }
     }
 }
@@ -71,7 +74,7 @@ pub async fn run(client: kube::Client, config: Config) {
         client: client.clone(),
         config,
     };
-    let informers = Informers::new(&client);
+    let informers = Informers::new(&client, &ctx.config.informers);
     let replica_sets = replicaset::ReplicaSetController::new(&ctx, &informers);
     let replication_controllers = replicaset::ReplicationManager::new(&ctx, &informers);
     let deployments = deployment::DeploymentController::new(&ctx, &informers);

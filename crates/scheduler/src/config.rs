@@ -7,6 +7,8 @@ pub struct Config {
     pub scheduler_name: String,
     /// Percentage of nodes to find feasible before scoring; upstream's adaptive rule if unset.
     pub percentage_of_nodes_to_score: Option<u32>,
+    /// Where the informers come from (shared with other control loops in the process).
+    pub informers: skiff_client::SharedInformers,
 }
 
 impl Default for Config {
@@ -14,6 +16,7 @@ impl Default for Config {
         Config {
             scheduler_name: DEFAULT_SCHEDULER.to_string(),
             percentage_of_nodes_to_score: None,
+            informers: Default::default(),
         }
     }
 }

@@ -13,11 +13,10 @@ use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, ReplicationController, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::scheduling::v1::PriorityClass;
-use kube::runtime::watcher;
-use kube::{Api, Resource};
+use kube::Resource;
 use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
-use skiff_client::{key_of, Change, Informer, Store};
+use skiff_client::{key_of, Change, Informer, SharedInformers, Store};
 use std::fmt::Debug;
 use std::sync::Arc;
 
@@ -112,34 +111,6 @@ impl Listers {
     }
 }
 
-fn informer<K>(client: &kube::Client) -> Informer<K>
-where
-    K: Resource<Scope = k8s_openapi::ClusterResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug
-        + Send
-        + Sync
-        + 'static,
-    K::DynamicType: Default,
-{
-    Informer::new(Api::all(client.clone()), watcher::Config::default())
-}
-
-fn namespaced<K>(client: &kube::Client) -> Informer<K>
-where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug
-        + Send
-        + Sync
-        + 'static,
-    K::DynamicType: Default,
-{
-    Informer::new(Api::all(client.clone()), watcher::Config::default())
-}
-
 fn spawn<K>(i: Informer<K>) -> Store<K>
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
@@ -151,14 +122,14 @@ where
 }
 
 /// Starts every informer; pods, nodes and namespaces update `shared`.
-pub fn start(client: &kube::Client, shared: &Shared) -> Listers {
-    let priority_classes = spawn(informer::<PriorityClass>(client));
+pub fn start(client: &kube::Client, informers: &SharedInformers, shared: &Shared) -> Listers {
+    let priority_classes = spawn(informers.all::<PriorityClass>(client));
 
-    let nodes = informer::<Node>(client);
+    let nodes = informers.all::<Node>(client);
     let s = shared.clone();
     nodes.on_change(move |c| on_node(&s, c));
 
-    let namespaces = informer::<Namespace>(client);
+    let namespaces = informers.all::<Namespace>(client);
     let s = shared.clone();
     namespaces.on_change(move |c| match c {
         Change::Applied { new, .. } => s.cache.lock().set_namespace(
@@ -171,7 +142,7 @@ pub fn start(client: &kube::Client, shared: &Shared) -> Listers {
             .remove_namespace(ns.metadata.name.as_deref().unwrap_or_default()),
     });
 
-    let pods = namespaced::<Pod>(client);
+    let pods = informers.all::<Pod>(client);
     let s = shared.clone();
     let classes = priority_classes.clone();
     pods.on_change(move |c| match c {
@@ -181,11 +152,11 @@ pub fn start(client: &kube::Client, shared: &Shared) -> Listers {
 
     Listers {
         priority_classes,
-        services: spawn(namespaced::<Service>(client)),
-        replication_controllers: spawn(namespaced::<ReplicationController>(client)),
-        replica_sets: spawn(namespaced::<ReplicaSet>(client)),
-        stateful_sets: spawn(namespaced::<StatefulSet>(client)),
-        pdbs: spawn(namespaced::<PodDisruptionBudget>(client)),
+        services: spawn(informers.all::<Service>(client)),
+        replication_controllers: spawn(informers.all::<ReplicationController>(client)),
+        replica_sets: spawn(informers.all::<ReplicaSet>(client)),
+        stateful_sets: spawn(informers.all::<StatefulSet>(client)),
+        pdbs: spawn(informers.all::<PodDisruptionBudget>(client)),
         nodes: spawn(nodes),
         namespaces: spawn(namespaces),
         ready: vec![spawn(pods)],

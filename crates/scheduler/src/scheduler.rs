@@ -28,7 +28,7 @@ pub async fn run(client: kube::Client, config: Config) {
         queue: SchedulingQueue::new(),
         scheduler_name: config.scheduler_name.clone(),
     };
-    let listers = informers::start(&client, &shared);
+    let listers = informers::start(&client, &config.informers, &shared);
     listers.wait_ready().await;
     tracing::info!(scheduler = %config.scheduler_name, "caches synced, scheduling");
     let mut sched = Loop {

@@ -120,6 +120,8 @@ async fn server(args: ServerArgs) -> Result<()> {
     .await
     .with_context(|| format!("starting the API server in {}", data_dir.display()))?;
     let identity = format!("{}_{}", hostname(), std::process::id());
+    // the scheduler and the controllers share one watch and one cache per resource type
+    let informers = skiff_client::SharedInformers::default();
     if !args.disable_scheduler {
         let client = in_process_client(&running, "system:kube-scheduler");
         let elector = skiff_client::LeaderElector::new(
@@ -128,7 +130,11 @@ async fn server(args: ServerArgs) -> Result<()> {
             "kube-scheduler",
             &identity,
         );
-        tokio::spawn(elector.run(skiff_scheduler::run(client, Default::default())));
+        let config = skiff_scheduler::Config {
+            informers: informers.clone(),
+            ..Default::default()
+        };
+        tokio::spawn(elector.run(skiff_scheduler::run(client, config)));
     }
     if !args.disable_controller_manager {
         let client = in_process_client(&running, "system:kube-controller-manager");
@@ -141,6 +147,7 @@ async fn server(args: ServerArgs) -> Result<()> {
         let config = skiff_controllers::Config {
             cluster_cidr: args.cluster_cidr.clone(),
             node_cidr_mask_size: args.node_cidr_mask_size,
+            informers: informers.clone(),
             ..Default::default()
         };
         tokio::spawn(elector.run(skiff_controllers::run(client, config)));
