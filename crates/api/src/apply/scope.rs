@@ -40,10 +40,8 @@ pub fn tracked(rt: &ResourceType, subresource: &str, mut set: FieldSet) -> Field
     set.subtract(stripped());
     let status = PathElement::Field("status".into());
     match subresource {
-        "" if rt.has_subresource(Subresource::Status) => {
-            set.retain_top_in_place(|pe| *pe != status)
-        }
-        "status" => set.retain_top_in_place(|pe| *pe == status),
+        "" if rt.has_subresource(Subresource::Status) => set.retain_top(|pe| *pe != status),
+        "status" => set.retain_top(|pe| *pe == status),
         _ => {}
     }
     set

@@ -75,21 +75,8 @@ impl FieldSet {
         self.children.get(pe)
     }
 
-    /// The set restricted to top-level elements `keep` accepts.
-    pub fn retain_top(&self, keep: impl Fn(&PathElement) -> bool) -> FieldSet {
-        FieldSet {
-            members: self.members.iter().filter(|pe| keep(pe)).cloned().collect(),
-            children: self
-                .children
-                .iter()
-                .filter(|(pe, _)| keep(pe))
-                .map(|(pe, c)| (pe.clone(), c.clone()))
-                .collect(),
-        }
-    }
-
     /// Keeps only the top-level elements `keep` accepts, in place.
-    pub fn retain_top_in_place(&mut self, keep: impl Fn(&PathElement) -> bool) {
+    pub fn retain_top(&mut self, keep: impl Fn(&PathElement) -> bool) {
         self.members.retain(|pe| keep(pe));
         self.children.retain(|pe, _| keep(pe));
     }
