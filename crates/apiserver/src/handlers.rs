@@ -74,6 +74,13 @@ async fn route(api: Arc<Api>, req: Request) -> ApiResult<Response> {
     if let Some(resp) = system::serve_public(&api, &parts.method, &path) {
         return Ok(resp);
     }
+    if path == crate::join::PATH {
+        return match (&api.join, parts.method == Method::POST) {
+            (Some(authority), true) => crate::join::join(authority, &parts.headers, &body),
+            (Some(_), false) => Err(ApiError::method_not_allowed("")),
+            (None, _) => Err(ApiError::path_not_found()),
+        };
+    }
     if user.is_anonymous() {
         return Err(ApiError::unauthorized());
     }

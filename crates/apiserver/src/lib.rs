@@ -7,6 +7,7 @@ pub mod discovery;
 pub mod duplicates;
 pub mod error;
 pub mod handlers;
+pub mod join;
 pub mod kind_cache;
 pub mod loopback;
 pub mod meta;

@@ -140,6 +140,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         service_alloc: Default::default(),
         server_address,
         watch_cache: Default::default(),
+        join: Some(crate::join::JoinAuthority {
+            token: creds.node_token.clone(),
+            ca_cert_pem: creds.ca_cert_pem.clone(),
+            ca_key_pem: creds.ca_key_pem.clone(),
+        }),
         ready: AtomicBool::new(false),
     });
     tokio::spawn(server::serve(listener, tls, api.clone()));

@@ -16,6 +16,8 @@ pub struct Api {
     pub server_address: String,
     /// Watch events decoded and rendered once for all watchers.
     pub watch_cache: crate::watch_cache::WatchCache,
+    /// Admits nodes presenting the node token (none: joining is off).
+    pub join: Option<crate::join::JoinAuthority>,
     pub(crate) ready: AtomicBool,
 }
 

@@ -3,18 +3,23 @@
 //! heartbeat. Used by the real agent and by simulated nodes alike.
 #![forbid(unsafe_code)]
 
+pub mod agent;
 pub mod backoff;
+pub mod containerd;
+pub mod cri;
+pub mod image;
 pub mod lease;
 pub mod node;
 pub mod pod_state;
 pub mod pod_sync;
+pub mod report;
 pub mod runtime;
 pub mod status;
 
 pub use lease::NodeLease;
 pub use node::NodeConfig;
 pub use pod_state::PodRuntimeState;
-pub use pod_sync::{PodSyncer, SyncResult};
+pub use pod_sync::{ContainerSetup, EnvValue, PodSetup, PodSyncer, SyncResult};
 pub use runtime::fake::FakeRuntime;
 pub use runtime::Runtime;
 pub use status::{pod_status, StatusContext, Waiting};

@@ -86,6 +86,38 @@ impl NodeConfig {
     }
 }
 
+/// This host's capacity and system information.
+impl NodeConfig {
+    /// A node for this host: CPUs, memory, kernel and OS read from the system.
+    pub fn from_host(name: &str, internal_ip: &str) -> Self {
+        let mut c = NodeConfig::new(name, internal_ip);
+        c.cpu = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .to_string();
+        if let Some(kib) = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        }) {
+            c.memory = format!("{kib}Ki");
+        }
+        if let Ok(k) = std::fs::read_to_string("/proc/sys/kernel/osrelease") {
+            c.kernel_version = k.trim().to_string();
+        }
+        if let Some(pretty) = std::fs::read_to_string("/etc/os-release")
+            .ok()
+            .and_then(|o| {
+                o.lines()
+                    .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+                    .map(|v| v.trim_matches('"').to_string())
+            })
+        {
+            c.os_image = pretty;
+        }
+        c
+    }
+}
+
 fn node_condition(
     kind: &str,
     status: &str,

@@ -27,6 +27,41 @@ pub struct SyncResult {
 pub struct PodSyncer {
     runtime: Arc<dyn Runtime>,
     backoff: RestartBackoff,
+    pull_backoff: RestartBackoff,
+}
+
+/// What a node agent prepared for a pod beyond its spec: resolved environment, volume
+/// mounts, log folder, resolver and cgroup settings. Simulated nodes leave it empty.
+#[derive(Clone, Debug, Default)]
+pub struct PodSetup {
+    /// The sandbox's log folder.
+    pub log_directory: String,
+    /// The sandbox's cgroup parent.
+    pub cgroup_parent: String,
+    /// Resolver settings.
+    pub dns: Option<crate::runtime::DnsConfig>,
+    /// Per container name: what it gets.
+    pub containers: HashMap<String, ContainerSetup>,
+}
+
+/// An environment value; the pod's IPs are known only once its sandbox runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EnvValue {
+    /// A fixed value.
+    Literal(String),
+    /// `status.podIP`.
+    PodIp,
+    /// `status.podIPs` (comma-separated).
+    PodIps,
+}
+
+/// What one container gets beyond its spec.
+#[derive(Clone, Debug, Default)]
+pub struct ContainerSetup {
+    /// The full environment (`env` and `envFrom` resolved).
+    pub envs: Vec<(String, EnvValue)>,
+    /// Volume mounts.
+    pub mounts: Vec<crate::runtime::Mount>,
 }
 
 /// Whether a container that exited with `code` restarts under `policy`.
@@ -66,6 +101,7 @@ impl PodSyncer {
         PodSyncer {
             runtime,
             backoff: RestartBackoff::default(),
+            pull_backoff: RestartBackoff::default(),
         }
     }
 
@@ -76,6 +112,11 @@ impl PodSyncer {
 
     /// Brings the runtime one step closer to the pod spec and reads back its state.
     pub async fn sync(&self, pod: &Pod) -> Result<SyncResult> {
+        self.sync_with(pod, &PodSetup::default()).await
+    }
+
+    /// [`PodSyncer::sync`] with what the agent prepared for the pod.
+    pub async fn sync_with(&self, pod: &Pod, setup: &PodSetup) -> Result<SyncResult> {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         let rt = &*self.runtime;
         let mut out = SyncResult {
@@ -96,7 +137,7 @@ impl PodSyncer {
                 .sandbox
                 .as_ref()
                 .map_or(0, |s| s.metadata.attempt + 1);
-            let config = config::sandbox_config(pod, attempt);
+            let config = config::sandbox_config(pod, attempt, setup);
             let id = rt.run_pod_sandbox(&config).await?;
             out.state.sandbox = Some(rt.pod_sandbox_status(&id).await?);
         }
@@ -107,13 +148,13 @@ impl PodSyncer {
                 continue;
             }
             initialized = false;
-            if let Step::Wait = self.step(pod, c, true, &mut out).await? {
+            if let Step::Wait = self.step(pod, c, true, setup, &mut out).await? {
                 break;
             }
         }
         if initialized {
             for c in &spec.containers {
-                self.step(pod, c, false, &mut out).await?;
+                self.step(pod, c, false, setup, &mut out).await?;
             }
         }
         out.state = PodRuntimeState::read(rt, &uid).await?;
@@ -130,6 +171,7 @@ impl PodSyncer {
         pod: &Pod,
         c: &Container,
         init: bool,
+        setup: &PodSetup,
         out: &mut SyncResult,
     ) -> Result<Step> {
         let attempts = out.state.attempts(&c.name);
@@ -165,14 +207,73 @@ impl PodSyncer {
         let Some(sandbox) = out.state.sandbox.clone() else {
             return Ok(Step::Wait);
         };
-        let sandbox_config = config::sandbox_config(pod, sandbox.metadata.attempt);
-        let config = config::container_config(pod, c, init, attempt);
+        if !self.ensure_image(pod, c, out).await? {
+            return Ok(Step::Wait);
+        }
+        let sandbox_config = config::sandbox_config(pod, sandbox.metadata.attempt, setup);
+        let config = config::container_config(pod, c, init, attempt, setup, sandbox.ip.as_deref());
         let id = self
             .runtime
             .create_container(&sandbox.id, &config, &sandbox_config)
             .await?;
         self.runtime.start_container(&id).await?;
         Ok(Step::Wait)
+    }
+
+    /// Makes sure the container's image is there per its pull policy; false (with the
+    /// container's waiting reason set) when it is not.
+    async fn ensure_image(&self, pod: &Pod, c: &Container, out: &mut SyncResult) -> Result<bool> {
+        let image = c.image.as_deref().unwrap_or_default();
+        let policy = c
+            .image_pull_policy
+            .clone()
+            .unwrap_or_else(|| default_pull_policy(image).to_string());
+        let present = if policy == "Always" {
+            None
+        } else {
+            self.runtime.image_status(image).await?
+        };
+        if present.is_some() {
+            return Ok(true);
+        }
+        let mut wait = |reason: &str, message: String| {
+            out.waiting.insert(
+                c.name.clone(),
+                Waiting {
+                    reason: reason.to_string(),
+                    message,
+                },
+            );
+        };
+        if policy == "Never" {
+            wait(
+                "ErrImageNeverPull",
+                format!("Container image \"{image}\" is not present with pull policy of Never"),
+            );
+            return Ok(false);
+        }
+        let uid = pod.metadata.uid.as_deref().unwrap_or_default();
+        let key = backoff::key(uid, &format!("pull:{}", c.name));
+        if let Some((left, _)) = self.pull_backoff.remaining(&key) {
+            wait(
+                "ImagePullBackOff",
+                format!("Back-off pulling image \"{image}\""),
+            );
+            out.requeue_after = Some(out.requeue_after.map_or(left, |r| r.min(left)));
+            return Ok(false);
+        }
+        match self.runtime.pull_image(image).await {
+            Ok(_) => Ok(true),
+            Err(e @ crate::runtime::Error::ImagePull { .. }) => {
+                self.pull_backoff.restarted(&key);
+                wait("ErrImagePull", e.to_string());
+                // come back while the backoff runs, to show ImagePullBackOff as upstream does
+                let soon = Duration::from_secs(1);
+                out.requeue_after = Some(out.requeue_after.map_or(soon, |r| r.min(soon)));
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn stop_sandboxes(&self, state: &PodRuntimeState) -> Result<()> {
@@ -187,17 +288,35 @@ impl PodSyncer {
     /// Stops every container of the pod (waiting up to `grace`) and removes its sandboxes.
     pub async fn terminate(&self, uid: &str, grace: Duration) -> Result<()> {
         let state = PodRuntimeState::read(&*self.runtime, uid).await?;
-        for c in &state.containers {
-            if c.state == ContainerState::Running {
-                self.runtime.stop_container(&c.id, grace).await?;
-            }
+        // every container gets the whole grace period, all at once (as upstream)
+        let stops = state
+            .containers
+            .iter()
+            .filter(|c| c.state == ContainerState::Running)
+            .map(|c| self.runtime.stop_container(&c.id, grace));
+        for r in futures::future::join_all(stops).await {
+            r?;
         }
         for s in &state.sandboxes {
             self.runtime.stop_pod_sandbox(&s.id).await?;
             self.runtime.remove_pod_sandbox(&s.id).await?;
         }
         self.backoff.forget_pod(uid);
+        self.pull_backoff.forget_pod(uid);
         Ok(())
+    }
+}
+
+/// Upstream's default pull policy: `Always` for `:latest` or untagged images, else
+/// `IfNotPresent`.
+pub fn default_pull_policy(image: &str) -> &'static str {
+    if image.contains('@') {
+        return "IfNotPresent";
+    }
+    let last = image.rsplit('/').next().unwrap_or(image);
+    match last.split_once(':') {
+        Some((_, "latest")) | None => "Always",
+        Some(_) => "IfNotPresent",
     }
 }
 

@@ -32,6 +32,14 @@ pub enum Error {
     /// The pod network is not ready (for example, no pod CIDR yet).
     #[error("network not ready: {0}")]
     NetworkNotReady(String),
+    /// The image could not be pulled (unknown, unreachable or refused).
+    #[error("pulling image {image}: {message}")]
+    ImagePull {
+        /// The image asked for.
+        image: String,
+        /// Why.
+        message: String,
+    },
     /// The object is not in a state that allows the operation.
     #[error("invalid state: {0}")]
     InvalidState(String),
@@ -78,6 +86,81 @@ pub struct PodSandboxConfig {
     pub labels: BTreeMap<String, String>,
     /// The pod's annotations.
     pub annotations: BTreeMap<String, String>,
+    /// Folder the runtime writes container logs under (empty: no logs kept).
+    pub log_directory: String,
+    /// Resolver settings for the sandbox (none: the host's).
+    pub dns: Option<DnsConfig>,
+    /// Host ports mapped to container ports.
+    pub port_mappings: Vec<PortMapping>,
+    /// Cgroup the sandbox's containers live under (empty: the runtime's default).
+    pub cgroup_parent: String,
+}
+
+/// Resolver settings written to a sandbox's `/etc/resolv.conf`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DnsConfig {
+    /// Name servers.
+    pub servers: Vec<String>,
+    /// Search domains.
+    pub searches: Vec<String>,
+    /// Options (`ndots:5`, …).
+    pub options: Vec<String>,
+}
+
+/// A host port forwarded to a container port.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PortMapping {
+    /// `TCP`, `UDP` or `SCTP`.
+    pub protocol: String,
+    /// Port inside the pod.
+    pub container_port: i32,
+    /// Port on the host.
+    pub host_port: i32,
+    /// Host address (empty: all).
+    pub host_ip: String,
+}
+
+/// A folder of the host mounted into a container.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Mount {
+    /// Path inside the container.
+    pub container_path: String,
+    /// Path on the host.
+    pub host_path: String,
+    /// Mounted read-only.
+    pub readonly: bool,
+}
+
+/// Cgroup limits of a container (zero: unlimited / default).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Resources {
+    /// CFS period in microseconds.
+    pub cpu_period: i64,
+    /// CFS quota in microseconds per period.
+    pub cpu_quota: i64,
+    /// Relative CPU weight.
+    pub cpu_shares: i64,
+    /// Memory limit in bytes.
+    pub memory_limit_bytes: i64,
+}
+
+/// Who a container runs as and what it may do.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SecurityContext {
+    /// Full access to the host's devices and capabilities.
+    pub privileged: bool,
+    /// User id (none: the image's).
+    pub run_as_user: Option<i64>,
+    /// Group id (none: the image's).
+    pub run_as_group: Option<i64>,
+    /// Extra groups.
+    pub supplemental_groups: Vec<i64>,
+    /// Root filesystem mounted read-only.
+    pub readonly_rootfs: bool,
+    /// Capabilities added.
+    pub add_capabilities: Vec<String>,
+    /// Capabilities dropped.
+    pub drop_capabilities: Vec<String>,
 }
 
 /// Whether a sandbox is up.
@@ -134,6 +217,20 @@ pub struct ContainerConfig {
     pub labels: BTreeMap<String, String>,
     /// Annotations.
     pub annotations: BTreeMap<String, String>,
+    /// Host folders mounted in.
+    pub mounts: Vec<Mount>,
+    /// Log file, relative to the sandbox's log directory.
+    pub log_path: String,
+    /// Cgroup limits.
+    pub resources: Resources,
+    /// Identity and privileges.
+    pub security: SecurityContext,
+    /// Keeps stdin open.
+    pub stdin: bool,
+    /// Closes stdin after the first attach ends.
+    pub stdin_once: bool,
+    /// Allocates a terminal.
+    pub tty: bool,
 }
 
 /// Lifecycle state of a container.
@@ -264,6 +361,23 @@ pub trait Runtime: Send + Sync + 'static {
     async fn container_status(&self, id: &str) -> Result<ContainerStatus>;
     /// A stream of container events from now on.
     fn container_events(&self) -> BoxStream<'static, ContainerEvent>;
+    /// The id of an image if the runtime holds it.
+    async fn image_status(&self, image: &str) -> Result<Option<String>>;
+    /// Pulls an image; returns its id.
+    async fn pull_image(&self, image: &str) -> Result<String>;
+    /// Runs a command in a running container and waits for it (up to `timeout`).
+    async fn exec_sync(&self, id: &str, cmd: &[String], timeout: Duration) -> Result<ExecResult>;
+}
+
+/// What a command run by [`Runtime::exec_sync`] left.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecResult {
+    /// Exit code.
+    pub exit_code: i32,
+    /// Standard output.
+    pub stdout: Vec<u8>,
+    /// Standard error.
+    pub stderr: Vec<u8>,
 }
 
 /// Whether `labels` has every pair of `selector`.

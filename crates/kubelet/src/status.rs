@@ -2,7 +2,7 @@
 //! restartPolicy, conditions, container statuses, IPs, start time and QoS class.
 
 mod conditions;
-mod qos;
+pub(crate) mod qos;
 
 use crate::pod_state::PodRuntimeState;
 use crate::pod_sync::should_restart;

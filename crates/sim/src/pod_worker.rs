@@ -3,12 +3,9 @@
 
 use crate::shared::{Owner, Shared};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{DeleteParams, Patch, PatchParams, Preconditions};
-use kube::Api;
 use skiff_kubelet::runtime::Error as RuntimeError;
 use skiff_kubelet::{pod_status, StatusContext};
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,16 +21,6 @@ pub enum Error {
     /// The status could not be encoded.
     #[error("encoding status: {0}")]
     Encode(#[from] serde_json::Error),
-}
-
-fn hash(bytes: &[u8]) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    bytes.hash(&mut h);
-    h.finish()
-}
-
-fn is_gone(e: &kube::Error) -> bool {
-    matches!(e, kube::Error::Api(s) if s.code == 404 || s.code == 409)
 }
 
 /// Syncs the pod under `key`; returns when to sync it again, if a backoff is pending.
@@ -92,31 +79,7 @@ pub async fn sync(shared: &Shared, key: &str) -> Result<Option<Duration>, Error>
         now: k8s_openapi::jiff::Timestamp::now(),
     };
     let status = pod_status(&pod, &result.state, &ctx);
-    if pod.status.as_ref() == Some(&status) {
-        return Ok(result.requeue_after);
-    }
-    let body = serde_json::to_vec(&serde_json::json!({
-        "metadata": { "uid": uid },
-        "status": status,
-    }))?;
-    let h = hash(&body);
-    if shared.written.lock().get(key) == Some(&h) {
-        return Ok(result.requeue_after);
-    }
-    let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
-    let name = pod.metadata.name.as_deref().unwrap_or_default();
-    let api: Api<Pod> = Api::namespaced(shared.client.clone(), namespace);
-    let patch: serde_json::Value = serde_json::from_slice(&body)?;
-    match api
-        .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-    {
-        Ok(_) => {
-            shared.written.lock().insert(key.to_string(), h);
-        }
-        Err(e) if is_gone(&e) => {}
-        Err(e) => return Err(e.into()),
-    }
+    skiff_kubelet::report::write_status(&shared.client, key, &pod, status, &shared.written).await?;
     Ok(result.requeue_after)
 }
 
@@ -135,22 +98,7 @@ async fn finalize(
         .max(0) as u64;
     syncer.terminate(uid, Duration::from_secs(grace)).await?;
     shared.owners.lock().remove(key);
-    let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
-    let name = pod.metadata.name.as_deref().unwrap_or_default();
-    let api: Api<Pod> = Api::namespaced(shared.client.clone(), namespace);
-    let params = DeleteParams {
-        grace_period_seconds: Some(0),
-        preconditions: Some(Preconditions {
-            uid: Some(uid.to_string()),
-            resource_version: None,
-        }),
-        ..Default::default()
-    };
-    match api.delete(name, &params).await {
-        Ok(_) => {}
-        Err(e) if is_gone(&e) => {}
-        Err(e) => return Err(e.into()),
-    }
+    skiff_kubelet::report::delete_stopped(&shared.client, pod).await?;
     shared.written.lock().remove(key);
     Ok(())
 }

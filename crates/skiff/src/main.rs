@@ -1,7 +1,9 @@
 //! The one Skiff binary: `skiff server`, `skiff bench`, …
 
+mod agent;
 mod bench;
 mod client;
+mod image;
 mod sim;
 
 use anyhow::{Context, Result};
@@ -25,8 +27,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Runs the control plane (API server on a durable store).
+    /// Runs the control plane (API server on a durable store) and a local node agent.
     Server(ServerArgs),
+    /// Joins a server as a node and runs its pods in containerd.
+    Agent(agent::AgentArgs),
+    /// Imports or builds container images.
+    Image {
+        #[command(subcommand)]
+        what: image::ImageCommand,
+    },
     /// Prints performance numbers.
     Bench {
         #[command(subcommand)]
@@ -53,9 +62,12 @@ struct ServerArgs {
     /// Extra hostnames or IPs for the serving certificate.
     #[arg(long = "tls-san")]
     tls_san: Vec<String>,
-    /// Runs no node agent in this process (the only mode until the node agent lands).
+    /// Runs no node agent in this process.
     #[arg(long)]
     disable_agent: bool,
+    /// The local agent's settings.
+    #[command(flatten)]
+    node: agent::NodeArgs,
     /// Runs no scheduler in this process.
     #[arg(long)]
     disable_scheduler: bool,
@@ -108,9 +120,6 @@ async fn server(args: ServerArgs) -> Result<()> {
     let started = std::time::Instant::now();
     skiff_controllers::node_ipam::CidrSet::new(&args.cluster_cidr, args.node_cidr_mask_size)?;
     let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
-    if !args.disable_agent {
-        tracing::warn!("the node agent is not available yet; running the control plane only (as with --disable-agent)");
-    }
     let running = skiff_apiserver::start(skiff_apiserver::Config {
         data_dir: data_dir.clone(),
         bind_address: args.bind_address,
@@ -158,12 +167,36 @@ async fn server(args: ServerArgs) -> Result<()> {
         started.elapsed().as_millis(),
         running.kubeconfig.display()
     );
+    let local_agent = if args.disable_agent {
+        None
+    } else {
+        let node = args.node.clone();
+        let user = format!("system:node:{}", node.name());
+        let client = in_process_client(&running, &user);
+        let agent = agent::start(client, &data_dir, &node)
+            .await
+            .context("starting the local node agent (use --disable-agent to run without one)")?;
+        tracing::info!(
+            "local node agent ready in {} ms",
+            started.elapsed().as_millis()
+        );
+        Some(agent)
+    };
+    wait_for_signal().await?;
+    tracing::info!("shutting down");
+    if let Some(a) = local_agent {
+        a.stop().await;
+    }
+    Ok(())
+}
+
+/// Waits for SIGINT or SIGTERM.
+async fn wait_for_signal() -> Result<()> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
-    tracing::info!("shutting down");
     Ok(())
 }
 
@@ -183,6 +216,8 @@ fn main() -> Result<()> {
     rt.block_on(async move {
         match cli.command {
             Command::Server(args) => server(args).await,
+            Command::Agent(args) => agent::run(args).await,
+            Command::Image { what } => image::run(what).await,
             Command::Bench { what } => bench::run(what).await,
             Command::Sim { what } => sim::run(what).await,
         }

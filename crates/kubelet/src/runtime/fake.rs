@@ -3,8 +3,8 @@
 
 use super::{
     labels_match, ContainerConfig, ContainerEvent, ContainerEventType, ContainerFilter,
-    ContainerState, ContainerStatus, Error, PodSandbox, PodSandboxConfig, PodSandboxFilter,
-    PodSandboxState, Result, Runtime, RuntimeVersion,
+    ContainerState, ContainerStatus, Error, ExecResult, PodSandbox, PodSandboxConfig,
+    PodSandboxFilter, PodSandboxState, Result, Runtime, RuntimeVersion,
 };
 use crate::runtime::fake::ipam::Ipam;
 use futures::stream::BoxStream;
@@ -387,7 +387,37 @@ impl Runtime for FakeRuntime {
         self.state.lock().subscribers.push(tx);
         tokio_stream_from(rx).boxed()
     }
+
+    /// Every image is present, except names with [`MISSING_IMAGE_MARK`] in them, which no
+    /// pull finds.
+    async fn image_status(&self, image: &str) -> Result<Option<String>> {
+        Ok((!image.contains(MISSING_IMAGE_MARK)).then(|| image_ref(image)))
+    }
+
+    async fn pull_image(&self, image: &str) -> Result<String> {
+        self.image_status(image)
+            .await?
+            .ok_or_else(|| Error::ImagePull {
+                image: image.to_string(),
+                message: "not found".to_string(),
+            })
+    }
+
+    /// Commands exit 0 with no output.
+    async fn exec_sync(&self, id: &str, _cmd: &[String], _timeout: Duration) -> Result<ExecResult> {
+        let state = self.state.lock();
+        match state.containers.get(id) {
+            Some(c) if c.status.state == ContainerState::Running => Ok(ExecResult::default()),
+            Some(_) => Err(Error::InvalidState(format!(
+                "container {id} is not running"
+            ))),
+            None => Err(not_found("container", id)),
+        }
+    }
 }
+
+/// Images whose name holds this are missing everywhere (for `ErrImagePull` tests).
+pub const MISSING_IMAGE_MARK: &str = "does-not-exist";
 
 fn tokio_stream_from(
     mut rx: mpsc::UnboundedReceiver<ContainerEvent>,

@@ -1,0 +1,483 @@
+//! The node agent for one real node: registers the Node and keeps its Lease, takes the pod
+//! CIDR into the CNI configuration, runs the node's pods on the runtime with their volumes
+//! and environment, notices container changes by relisting the runtime (as upstream's generic
+//! PLEG), reports pod status and finishes graceful deletes.
+
+pub mod env;
+pub mod objects;
+pub mod volumes;
+
+use crate::node::{post_status, register, NodeConfig};
+use crate::pod_state::PodRuntimeState;
+use crate::pod_sync::{is_terminal_phase, ContainerSetup, PodSetup, PodSyncer};
+use crate::report::{self, Written};
+use crate::runtime::{
+    ContainerFilter, PodSandboxFilter, Runtime, POD_NAMESPACE_LABEL, POD_NAME_LABEL, POD_UID_LABEL,
+};
+use crate::{status, NodeLease, StatusContext, Waiting};
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::runtime::watcher;
+use kube::Api;
+use objects::Objects;
+use parking_lot::Mutex;
+use skiff_client::{key_of, Change, Informer, Store, WorkQueue};
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Settings of the agent.
+#[derive(Clone, Debug)]
+pub struct AgentConfig {
+    /// What the node reports about itself.
+    pub node: NodeConfig,
+    /// The agent's data folder (`<data-dir>/agent`).
+    pub agent_dir: PathBuf,
+    /// Where the runtime reads CNI configuration.
+    pub cni_conf_dir: PathBuf,
+    /// Concurrent pod workers.
+    pub workers: usize,
+    /// How often the runtime is relisted for container changes.
+    pub relist_interval: Duration,
+    /// How often the node status is posted.
+    pub status_interval: Duration,
+    /// Nameserver, search domains and options given to pods with `dnsPolicy: ClusterFirst`
+    /// (none: the host's resolver settings).
+    pub cluster_dns: Option<crate::runtime::DnsConfig>,
+}
+
+impl AgentConfig {
+    /// Defaults for a node: 8 workers, 1 s relist, 10 s status.
+    pub fn new(node: NodeConfig, agent_dir: PathBuf, cni_conf_dir: PathBuf) -> Self {
+        AgentConfig {
+            node,
+            agent_dir,
+            cni_conf_dir,
+            workers: 8,
+            relist_interval: Duration::from_secs(1),
+            status_interval: Duration::from_secs(10),
+            cluster_dns: None,
+        }
+    }
+
+    fn pods_dir(&self) -> PathBuf {
+        self.agent_dir.join("pods")
+    }
+
+    fn logs_dir(&self) -> PathBuf {
+        self.agent_dir.join("logs/pods")
+    }
+}
+
+/// Errors starting the agent.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The Node could not be registered.
+    #[error("registering the node: {0}")]
+    Register(#[from] crate::node::Error),
+    /// The runtime did not answer.
+    #[error("runtime: {0}")]
+    Runtime(#[from] crate::runtime::Error),
+}
+
+struct Inner {
+    client: kube::Client,
+    config: AgentConfig,
+    runtime: Arc<dyn Runtime>,
+    runtime_name: String,
+    syncer: PodSyncer,
+    objects: Objects,
+    pods: Store<Pod>,
+    nodes: Store<Node>,
+    queue: WorkQueue<String>,
+    /// Pod uid per key, for pods whose containers this node holds.
+    owners: Mutex<HashMap<String, String>>,
+    written: Written,
+    pod_cidr: Mutex<Option<String>>,
+}
+
+/// A running agent; dropping it stops its tasks (containers keep running).
+pub struct Agent {
+    tasks: tokio::task::JoinSet<()>,
+}
+
+impl Agent {
+    /// Registers the node and starts the agent's tasks.
+    pub async fn start(
+        client: kube::Client,
+        runtime: Arc<dyn Runtime>,
+        config: AgentConfig,
+    ) -> Result<Agent, Error> {
+        let version = runtime.version().await?;
+        let mut config = config;
+        config.node.container_runtime_version =
+            format!("{}://{}", version.runtime_name, version.runtime_version);
+        let name = config.node.name.clone();
+        let nodes_api: Api<Node> = Api::all(client.clone());
+        let node = loop {
+            match register(&nodes_api, &config.node).await {
+                Ok(n) => break n,
+                Err(e) => {
+                    tracing::warn!("{e}; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        };
+        let pod_informer = Informer::new(
+            Api::<Pod>::all(client.clone()),
+            watcher::Config::default().fields(&format!("spec.nodeName={name}")),
+        );
+        let node_informer = Informer::new(
+            nodes_api.clone(),
+            watcher::Config::default().fields(&format!("metadata.name={name}")),
+        );
+        let inner = Arc::new(Inner {
+            client: client.clone(),
+            runtime_name: version.runtime_name,
+            syncer: PodSyncer::new(runtime.clone()),
+            runtime,
+            objects: Objects::new(client.clone()),
+            pods: pod_informer.store(),
+            nodes: node_informer.store(),
+            queue: WorkQueue::new(),
+            owners: Default::default(),
+            written: Default::default(),
+            pod_cidr: Mutex::new(None),
+            config,
+        });
+        let q = inner.queue.clone();
+        pod_informer.on_change(move |c: &Change<Pod>| q.add(key_of(&c.object().metadata)));
+        let weak = Arc::downgrade(&inner);
+        node_informer.on_change(move |c: &Change<Node>| {
+            if let (Some(inner), Change::Applied { new, .. }) = (weak.upgrade(), c) {
+                let node = new.clone();
+                tokio::spawn(async move { inner.take_pod_cidr(&node).await });
+            }
+        });
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(pod_informer.run());
+        tasks.spawn(node_informer.run());
+        let lease = NodeLease::new(client, &name).owned_by(&node.metadata.uid.unwrap_or_default());
+        tasks.spawn(lease.run(Duration::ZERO, crate::lease::RENEW_INTERVAL));
+        tasks.spawn(heartbeat(inner.clone()));
+        tasks.spawn(relist(inner.clone()));
+        for _ in 0..inner.config.workers.max(1) {
+            tasks.spawn(worker(inner.clone()));
+        }
+        tracing::info!(node = %name, "node agent started");
+        Ok(Agent { tasks })
+    }
+
+    /// Runs until the tasks end (they do not, short of a panic).
+    pub async fn run(mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+impl Inner {
+    /// Hands a new pod CIDR to CNI and the runtime, then wakes every pod.
+    async fn take_pod_cidr(&self, node: &Node) {
+        let Some(cidr) = node
+            .spec
+            .as_ref()
+            .and_then(|s| s.pod_cidr.clone())
+            .filter(|c| !c.is_empty())
+        else {
+            return;
+        };
+        if self.pod_cidr.lock().as_deref() == Some(cidr.as_str()) {
+            return;
+        }
+        let ipam = self.config.agent_dir.join("cni/ipam");
+        if let Err(e) = skiff_network::cni::write_conflist(&self.config.cni_conf_dir, &cidr, &ipam)
+        {
+            tracing::error!("writing the CNI configuration: {e}");
+            return;
+        }
+        if let Err(e) = self.runtime.update_runtime_config(&cidr).await {
+            tracing::warn!("telling the runtime the pod CIDR: {e}");
+        }
+        tracing::info!(%cidr, "pod network configured");
+        *self.pod_cidr.lock() = Some(cidr);
+        for key in self.pods.keys() {
+            self.queue.add(key);
+        }
+    }
+
+    fn network_ready(&self) -> bool {
+        self.pod_cidr.lock().is_some()
+    }
+
+    /// What the pod gets beyond its spec: volumes, environment, logs folder, resolver.
+    async fn setup(&self, pod: &Pod) -> Result<PodSetup, String> {
+        let m = &pod.metadata;
+        let uid = m.uid.clone().unwrap_or_default();
+        let vols = volumes::prepare(&self.objects, &self.config.pods_dir(), pod)
+            .await
+            .map_err(|e| e.to_string())?;
+        let node = env::NodeAllocatable {
+            cpu: crate::status::qos::parse_quantity(&self.config.node.cpu).unwrap_or(1.0),
+            memory: crate::status::qos::parse_quantity(&self.config.node.memory).unwrap_or(0.0),
+        };
+        let spec = pod.spec.clone().unwrap_or_default();
+        let mut containers = HashMap::new();
+        for c in spec
+            .containers
+            .iter()
+            .chain(spec.init_containers.iter().flatten())
+        {
+            let envs = env::environment(&self.objects, pod, c, &self.config.node.internal_ip, node)
+                .await
+                .map_err(|e| e.0)?;
+            let mounts = volumes::mounts(c, &vols).map_err(|e| e.to_string())?;
+            containers.insert(c.name.clone(), ContainerSetup { envs, mounts });
+        }
+        let log_directory = self.config.logs_dir().join(format!(
+            "{}_{}_{uid}",
+            m.namespace.as_deref().unwrap_or("default"),
+            m.name.as_deref().unwrap_or_default()
+        ));
+        let _ = std::fs::create_dir_all(&log_directory);
+        Ok(PodSetup {
+            log_directory: log_directory.display().to_string(),
+            cgroup_parent: String::new(),
+            dns: self.dns(pod),
+            containers,
+        })
+    }
+
+    /// Resolver settings per dnsPolicy and dnsConfig (as upstream).
+    fn dns(&self, pod: &Pod) -> Option<crate::runtime::DnsConfig> {
+        let spec = pod.spec.as_ref()?;
+        let host_network = spec.host_network.unwrap_or(false);
+        let policy = spec.dns_policy.as_deref().unwrap_or("ClusterFirst");
+        let mut dns = match (policy, &self.config.cluster_dns) {
+            ("None", _) => crate::runtime::DnsConfig::default(),
+            ("ClusterFirstWithHostNet", Some(c)) => c.clone(),
+            ("ClusterFirst", Some(c)) if !host_network => {
+                let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+                let mut c = c.clone();
+                c.searches.insert(0, format!("{ns}.svc.cluster.local"));
+                c
+            }
+            _ if spec.dns_config.is_none() => return None,
+            _ => crate::runtime::DnsConfig::default(),
+        };
+        if let Some(extra) = &spec.dns_config {
+            dns.servers
+                .extend(extra.nameservers.iter().flatten().cloned());
+            dns.searches
+                .extend(extra.searches.iter().flatten().cloned());
+            for o in extra.options.iter().flatten() {
+                let name = o.name.clone().unwrap_or_default();
+                dns.options
+                    .retain(|x| x.split(':').next() != Some(name.as_str()));
+                dns.options.push(match &o.value {
+                    Some(v) => format!("{name}:{v}"),
+                    None => name,
+                });
+            }
+        }
+        Some(dns)
+    }
+
+    /// Syncs one pod key; returns when to sync it again.
+    async fn sync(&self, key: &str) -> Result<Option<Duration>, String> {
+        let pod = self.pods.get(key);
+        let uid = pod.as_ref().and_then(|p| p.metadata.uid.clone());
+        let previous = self.owners.lock().get(key).cloned();
+        if let Some(prev) = previous.filter(|p| Some(p) != uid.as_ref()) {
+            // the pod is gone or replaced under the same name: its old containers go
+            self.syncer
+                .terminate(&prev, Duration::from_secs(2))
+                .await
+                .map_err(|e| e.to_string())?;
+            volumes::cleanup(&self.config.pods_dir(), &prev).await;
+            self.owners.lock().remove(key);
+            self.written.lock().remove(key);
+        }
+        let Some(pod) = pod else { return Ok(None) };
+        let uid = uid.unwrap_or_default();
+        if pod.metadata.deletion_timestamp.is_some() {
+            let grace = pod
+                .metadata
+                .deletion_grace_period_seconds
+                .unwrap_or(30)
+                .max(0) as u64;
+            self.syncer
+                .terminate(&uid, Duration::from_secs(grace))
+                .await
+                .map_err(|e| e.to_string())?;
+            volumes::cleanup(&self.config.pods_dir(), &uid).await;
+            self.owners.lock().remove(key);
+            report::delete_stopped(&self.client, &pod)
+                .await
+                .map_err(|e| e.to_string())?;
+            self.written.lock().remove(key);
+            return Ok(None);
+        }
+        let host_network = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.host_network)
+            .unwrap_or(false);
+        if !host_network && !self.network_ready() {
+            return Ok(None);
+        }
+        self.owners.lock().insert(key.to_string(), uid.clone());
+        let mut waiting_for_setup = HashMap::new();
+        let result = if is_terminal_phase(&pod) {
+            self.syncer.sync(&pod).await
+        } else {
+            match self.setup(&pod).await {
+                Ok(setup) => self.syncer.sync_with(&pod, &setup).await,
+                Err(message) => {
+                    tracing::debug!(pod = %key, "{message}");
+                    for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
+                        waiting_for_setup.insert(
+                            c.name.clone(),
+                            Waiting {
+                                reason: "ContainerCreating".to_string(),
+                                message: message.clone(),
+                            },
+                        );
+                    }
+                    let state = PodRuntimeState::read(&*self.runtime, &uid)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok(crate::SyncResult {
+                        state,
+                        waiting: waiting_for_setup,
+                        requeue_after: Some(Duration::from_secs(2)),
+                    })
+                }
+            }
+        };
+        let result = match result {
+            Ok(r) => r,
+            Err(crate::runtime::Error::NetworkNotReady(m)) => {
+                tracing::debug!(pod = %key, "network not ready: {m}");
+                return Ok(Some(Duration::from_secs(1)));
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        let readiness = HashMap::new();
+        let ctx = StatusContext {
+            host_ip: &self.config.node.internal_ip,
+            runtime_name: &self.runtime_name,
+            waiting: &result.waiting,
+            readiness: &readiness,
+            now: k8s_openapi::jiff::Timestamp::now(),
+        };
+        let status = status::pod_status(&pod, &result.state, &ctx);
+        report::write_status(&self.client, key, &pod, status, &self.written)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(result.requeue_after)
+    }
+}
+
+async fn worker(inner: Arc<Inner>) {
+    loop {
+        let key = inner.queue.next().await;
+        match inner.sync(&key).await {
+            Ok(requeue) => {
+                inner.queue.forget(&key);
+                if let Some(after) = requeue {
+                    inner.queue.add_after(key.clone(), after);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(pod = %key, "sync failed, retrying: {e}");
+                inner.queue.add_rate_limited(key.clone());
+            }
+        }
+        inner.queue.done(&key);
+    }
+}
+
+/// Posts the node status every interval.
+async fn heartbeat(inner: Arc<Inner>) {
+    let api: Api<Node> = Api::all(inner.client.clone());
+    loop {
+        tokio::time::sleep(inner.config.status_interval).await;
+        let old = inner.nodes.get(&inner.config.node.name);
+        if let Err(e) = post_status(&api, &inner.config.node, old.as_deref()).await {
+            tracing::warn!("posting node status: {e}");
+        }
+    }
+}
+
+/// Relists the runtime: pods whose containers changed state are synced; sandboxes of pods
+/// this node no longer has are stopped and removed.
+async fn relist(inner: Arc<Inner>) {
+    let mut last: HashMap<String, u64> = HashMap::new();
+    loop {
+        tokio::time::sleep(inner.config.relist_interval).await;
+        let containers = match inner
+            .runtime
+            .list_containers(&ContainerFilter::default())
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::debug!("relisting containers: {e}");
+                continue;
+            }
+        };
+        let mut now: HashMap<String, (u64, String)> = HashMap::new();
+        for c in &containers {
+            let (Some(ns), Some(name)) = (
+                c.labels.get(POD_NAMESPACE_LABEL),
+                c.labels.get(POD_NAME_LABEL),
+            ) else {
+                continue;
+            };
+            let uid = c.labels.get(POD_UID_LABEL).cloned().unwrap_or_default();
+            let e = now
+                .entry(uid)
+                .or_insert_with(|| (0, format!("{ns}/{name}")));
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            std::hash::Hash::hash(&(&c.id, c.state as u8), &mut h);
+            e.0 = e.0.wrapping_add(std::hash::Hasher::finish(&h));
+        }
+        for (uid, (h, key)) in &now {
+            if last.get(uid) != Some(h) {
+                inner.queue.add(key.clone());
+            }
+        }
+        last = now.into_iter().map(|(u, (h, _))| (u, h)).collect();
+        if inner.pods.is_ready() {
+            remove_orphans(&inner).await;
+        }
+    }
+}
+
+async fn remove_orphans(inner: &Inner) {
+    let Ok(sandboxes) = inner
+        .runtime
+        .list_pod_sandboxes(&PodSandboxFilter::default())
+        .await
+    else {
+        return;
+    };
+    let known: HashSet<String> = inner
+        .pods
+        .list()
+        .iter()
+        .filter_map(|p| p.metadata.uid.clone())
+        .collect();
+    let owned: HashSet<String> = inner.owners.lock().values().cloned().collect();
+    let orphans: HashSet<String> = sandboxes
+        .iter()
+        .filter_map(|s| s.labels.get(POD_UID_LABEL).cloned())
+        .filter(|uid| !known.contains(uid) && !owned.contains(uid))
+        .collect();
+    for uid in orphans {
+        tracing::info!(%uid, "removing the containers of a pod this node no longer runs");
+        if let Err(e) = inner.syncer.terminate(&uid, Duration::from_secs(2)).await {
+            tracing::warn!(%uid, "removing orphaned pod: {e}");
+        }
+        volumes::cleanup(&inner.config.pods_dir(), &uid).await;
+    }
+}

@@ -1,0 +1,185 @@
+//! `skiff agent` (and the local agent of `skiff server`): join with the node token, find or
+//! start containerd, import the pause image and air-gap tarballs, and run the node agent.
+
+use anyhow::{bail, Context, Result};
+use skiff_kubelet::agent::{Agent, AgentConfig};
+use skiff_kubelet::containerd::{Containerd, SNAPSHOTTER};
+use skiff_kubelet::cri::CriRuntime;
+use skiff_kubelet::NodeConfig;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Flags of `skiff agent`.
+#[derive(clap::Args)]
+pub struct AgentArgs {
+    /// The API server to join, e.g. https://10.0.0.1:6443.
+    #[arg(long, env = "SKIFF_SERVER")]
+    pub server: String,
+    /// The server's node token (its `<data-dir>/node-token`).
+    #[arg(long, env = "SKIFF_TOKEN")]
+    pub token: String,
+    /// Folder for the agent's state (containerd, pod volumes, logs, credentials).
+    #[arg(long, env = "SKIFF_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub node: NodeArgs,
+}
+
+/// Flags every agent takes (also `skiff server`'s local agent).
+#[derive(clap::Args, Clone)]
+pub struct NodeArgs {
+    /// The node's name (default: the hostname).
+    #[arg(long)]
+    pub node_name: Option<String>,
+    /// The node's IP (default: the first global IPv4 address).
+    #[arg(long)]
+    pub node_ip: Option<String>,
+    /// A CRI socket to use instead of finding or starting containerd.
+    #[arg(long)]
+    pub container_runtime_endpoint: Option<PathBuf>,
+}
+
+/// The node's IP: the first global IPv4 address, else loopback.
+fn default_node_ip() -> String {
+    let out = std::process::Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "scope", "global"])
+        .output();
+    out.ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout).lines().find_map(|l| {
+                let mut words = l.split_whitespace();
+                words.find(|w| *w == "inet")?;
+                words.next()?.split('/').next().map(str::to_string)
+            })
+        })
+        .unwrap_or_else(|| "127.0.0.1".to_string())
+}
+
+impl NodeArgs {
+    /// The node name, lower-cased as node names must be.
+    pub fn name(&self) -> String {
+        self.node_name
+            .clone()
+            .unwrap_or_else(crate::hostname)
+            .to_lowercase()
+    }
+}
+
+/// A running agent with the containerd it uses.
+pub struct RunningAgent {
+    containerd: Containerd,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningAgent {
+    /// Stops the agent, and containerd if the agent started it (containers keep running).
+    pub async fn stop(mut self) {
+        self.task.abort();
+        self.containerd.stop().await;
+    }
+}
+
+/// Imports the pause image and every tarball in `<agent>/images`.
+async fn import_images(containerd: &Containerd, agent_dir: &Path) -> Result<()> {
+    let started = std::time::Instant::now();
+    let scratch = agent_dir.join("tmp");
+    std::fs::create_dir_all(&scratch)?;
+    skiff_kubelet::image::import_pause(&containerd.socket, &scratch, SNAPSHOTTER)
+        .await
+        .context("importing the pause image")?;
+    let n = skiff_kubelet::image::import_dir(
+        &containerd.socket,
+        &agent_dir.join("images"),
+        SNAPSHOTTER,
+    )
+    .await
+    .context("importing images")?;
+    tracing::info!(
+        "imported the pause image and {n} tarball(s) from {} in {} ms",
+        agent_dir.join("images").display(),
+        started.elapsed().as_millis()
+    );
+    Ok(())
+}
+
+/// Starts the node agent with `client` as its identity.
+pub async fn start(client: kube::Client, data_dir: &Path, args: &NodeArgs) -> Result<RunningAgent> {
+    let agent_dir = data_dir.join("agent");
+    std::fs::create_dir_all(&agent_dir)
+        .with_context(|| format!("creating {}", agent_dir.display()))?;
+    let containerd =
+        Containerd::find_or_start(&agent_dir, args.container_runtime_endpoint.as_deref()).await?;
+    import_images(&containerd, &agent_dir).await?;
+    let runtime = CriRuntime::connect(&containerd.socket)?;
+    let ip = args.node_ip.clone().unwrap_or_else(default_node_ip);
+    let node = NodeConfig::from_host(&args.name(), &ip);
+    let config = AgentConfig::new(node, agent_dir, containerd.cni_conf_dir.clone());
+    let agent = Agent::start(client, Arc::new(runtime), config).await?;
+    Ok(RunningAgent {
+        containerd,
+        task: tokio::spawn(agent.run()),
+    })
+}
+
+/// Asks the server for this node's credentials with the token; returns a kubeconfig.
+async fn join(server: &str, token: &str, node_name: &str) -> Result<String> {
+    let http = reqwest::Client::builder()
+        // the CA comes in the answer; the token is what proves the server (below)
+        .danger_accept_invalid_certs(true)
+        .timeout(std::time::Duration::from_secs(30))
+        .build()?;
+    let url = format!(
+        "{}{}",
+        server.trim_end_matches('/'),
+        skiff_apiserver::join::PATH
+    );
+    let resp = http
+        .post(&url)
+        .bearer_auth(token.trim())
+        .json(&serde_json::json!({ "nodeName": node_name }))
+        .send()
+        .await
+        .with_context(|| format!("reaching {url}"))?;
+    let status = resp.status();
+    let body: serde_json::Value = resp.json().await.unwrap_or_default();
+    if !status.is_success() {
+        let message = body["message"].as_str().unwrap_or("no message");
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            bail!("the server refused the token: {message}");
+        }
+        bail!("joining failed ({status}): {message}");
+    }
+    let field = |k: &str| {
+        body[k]
+            .as_str()
+            .map(str::to_string)
+            .with_context(|| format!("the join answer has no {k}"))
+    };
+    Ok(skiff_apiserver::pki::kubeconfig(
+        &field("caCert")?,
+        server.trim_end_matches('/'),
+        &field("clientCert")?,
+        &field("clientKey")?,
+    ))
+}
+
+/// `skiff agent`: joins the server and runs until SIGINT or SIGTERM.
+pub async fn run(args: AgentArgs) -> Result<()> {
+    let name = args.node.name();
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(crate::default_data_dir);
+    let agent_dir = data_dir.join("agent");
+    std::fs::create_dir_all(&agent_dir)?;
+    let kubeconfig = agent_dir.join("kubelet.kubeconfig");
+    let text = join(&args.server, &args.token, &name).await?;
+    skiff_apiserver::pki::write_private(&kubeconfig, &text, 0o600)?;
+    tracing::info!(node = %name, server = %args.server, "joined");
+    let client = skiff_client::kubeconfig::client_from_kubeconfig(&kubeconfig).await?;
+    let running = start(client, &data_dir, &args.node).await?;
+    crate::wait_for_signal().await?;
+    tracing::info!("shutting down");
+    running.stop().await;
+    Ok(())
+}
