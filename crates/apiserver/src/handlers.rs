@@ -1,6 +1,7 @@
 //! Request dispatch: from method and path to the handler for that verb.
 
 pub mod delete;
+pub mod node_proxy;
 pub mod patch;
 pub mod read;
 pub mod review;
@@ -99,6 +100,20 @@ async fn route(api: Arc<Api>, req: Request) -> ApiResult<Response> {
             200,
             &discovery::resource_list(&g, &v),
         )),
+        Route::Resource(target)
+            if target.rt.kind == "Pod"
+                && matches!(
+                    target.subresource,
+                    Some(
+                        Subresource::Log
+                            | Subresource::Exec
+                            | Subresource::Attach
+                            | Subresource::PortForward
+                    )
+                ) =>
+        {
+            node_proxy::forward(&api, &target, parts, body).await
+        }
         Route::Resource(target) => {
             let ctx = Ctx {
                 api,

@@ -42,6 +42,9 @@ pub enum StartError {
     /// The listener could not be bound.
     #[error("listen on {0}: {1}")]
     Listen(SocketAddr, #[source] std::io::Error),
+    /// The kubelet client credentials could not be built.
+    #[error("kubelet client tls: {0}")]
+    KubeletTls(String),
     /// Bootstrap objects could not be written.
     #[error("bootstrap: {0}")]
     Bootstrap(#[source] crate::error::ApiError),
@@ -59,6 +62,25 @@ pub struct Running {
     pub controllers_kubeconfig: PathBuf,
     /// Shared state.
     pub api: Arc<Api>,
+}
+
+/// The user the API server presents to kubelets (they accept no other).
+pub const KUBELET_CLIENT_USER: &str = "kube-apiserver-kubelet-client";
+
+/// TLS for calling kubelets: a fresh client certificate for [`KUBELET_CLIENT_USER`] signed by
+/// the cluster CA; kubelet serving certificates are not checked (as upstream's default).
+fn kubelet_client_tls(
+    creds: &pki::ServerCredentials,
+) -> Result<std::sync::Arc<rustls::ClientConfig>, StartError> {
+    let issued = pki::issue_client(
+        &creds.ca_cert_pem,
+        &creds.ca_key_pem,
+        KUBELET_CLIENT_USER,
+        Some("system:masters"),
+    )?;
+    let config = skiff_stream::tls::client_any_server(&issued.cert_pem, &issued.key_pem)
+        .map_err(|e| StartError::KubeletTls(e.to_string()))?;
+    Ok(std::sync::Arc::new(config))
 }
 
 /// Opens the store, prepares credentials, binds the port and starts serving.
@@ -140,6 +162,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         service_alloc: Default::default(),
         server_address,
         watch_cache: Default::default(),
+        kubelet_tls: Some(kubelet_client_tls(&creds)?),
         join: Some(crate::join::JoinAuthority {
             token: creds.node_token.clone(),
             ca_cert_pem: creds.ca_cert_pem.clone(),

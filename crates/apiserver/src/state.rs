@@ -16,6 +16,8 @@ pub struct Api {
     pub server_address: String,
     /// Watch events decoded and rendered once for all watchers.
     pub watch_cache: crate::watch_cache::WatchCache,
+    /// TLS for calling kubelets (client certificate `kube-apiserver-kubelet-client`).
+    pub kubelet_tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     /// Admits nodes presenting the node token (none: joining is off).
     pub join: Option<crate::join::JoinAuthority>,
     pub(crate) ready: AtomicBool,

@@ -41,6 +41,8 @@ pub struct AgentConfig {
     pub relist_interval: Duration,
     /// How often the node status is posted.
     pub status_interval: Duration,
+    /// The cluster CA (PEM): the kubelet API accepts client certificates it signed.
+    pub ca_pem: String,
     /// Nameserver, search domains and options given to pods with `dnsPolicy: ClusterFirst`
     /// (none: the host's resolver settings).
     pub cluster_dns: Option<crate::runtime::DnsConfig>,
@@ -57,6 +59,7 @@ impl AgentConfig {
             relist_interval: Duration::from_secs(1),
             status_interval: Duration::from_secs(10),
             cluster_dns: None,
+            ca_pem: String::new(),
         }
     }
 
@@ -75,6 +78,9 @@ pub enum Error {
     /// The Node could not be registered.
     #[error("registering the node: {0}")]
     Register(#[from] crate::node::Error),
+    /// The kubelet API could not start.
+    #[error("{0}")]
+    Server(#[from] crate::server::Error),
     /// The runtime did not answer.
     #[error("runtime: {0}")]
     Runtime(#[from] crate::runtime::Error),
@@ -154,7 +160,22 @@ impl Agent {
                 tokio::spawn(async move { inner.take_pod_cidr(&node).await });
             }
         });
+        let kubelet_api = Arc::new(crate::server::KubeletApi {
+            runtime: inner.runtime.clone(),
+            pods: inner.pods.clone(),
+            logs_dir: inner.config.logs_dir(),
+        });
+        let addr = std::net::SocketAddr::from(([0, 0, 0, 0], inner.config.node.kubelet_port as u16));
+        let server = crate::server::serve(
+            kubelet_api,
+            addr,
+            &inner.config.ca_pem,
+            &name,
+            &inner.config.node.internal_ip,
+        )
+        .await?;
         let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(server);
         tasks.spawn(pod_informer.run());
         tasks.spawn(node_informer.run());
         let lease = NodeLease::new(client, &name).owned_by(&node.metadata.uid.unwrap_or_default());

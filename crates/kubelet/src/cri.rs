@@ -5,6 +5,7 @@ mod convert;
 use crate::runtime::{
     ContainerConfig, ContainerEvent, ContainerFilter, ContainerState, ContainerStatus, Error,
     ExecResult, PodSandbox, PodSandboxConfig, PodSandboxFilter, Result, Runtime, RuntimeVersion,
+    StreamIo,
 };
 use futures::stream::BoxStream;
 use futures::StreamExt;
@@ -374,6 +375,39 @@ impl Runtime for CriRuntime {
         Ok(resp.into_inner().image_ref)
     }
 
+    async fn exec_url(&self, id: &str, cmd: &[String], io: StreamIo) -> Result<String> {
+        self.exec_url_inner(id, cmd, io).await
+    }
+
+    async fn attach_url(&self, id: &str, io: StreamIo) -> Result<String> {
+        let resp = self
+            .runtime
+            .clone()
+            .attach(cri::AttachRequest {
+                container_id: id.to_string(),
+                stdin: io.stdin,
+                tty: io.tty,
+                stdout: io.stdout,
+                stderr: io.stderr && !io.tty,
+            })
+            .await
+            .map_err(rpc)?;
+        Ok(resp.into_inner().url)
+    }
+
+    async fn port_forward_url(&self, sandbox_id: &str) -> Result<String> {
+        let resp = self
+            .runtime
+            .clone()
+            .port_forward(cri::PortForwardRequest {
+                pod_sandbox_id: sandbox_id.to_string(),
+                port: Vec::new(),
+            })
+            .await
+            .map_err(rpc)?;
+        Ok(resp.into_inner().url)
+    }
+
     async fn exec_sync(&self, id: &str, cmd: &[String], timeout: Duration) -> Result<ExecResult> {
         let resp = self
             .runtime
@@ -395,6 +429,23 @@ impl Runtime for CriRuntime {
 }
 
 impl CriRuntime {
+    async fn exec_url_inner(&self, id: &str, cmd: &[String], io: StreamIo) -> Result<String> {
+        let resp = self
+            .runtime
+            .clone()
+            .exec(cri::ExecRequest {
+                container_id: id.to_string(),
+                cmd: cmd.to_vec(),
+                tty: io.tty,
+                stdin: io.stdin,
+                stdout: io.stdout,
+                stderr: io.stderr && !io.tty,
+            })
+            .await
+            .map_err(rpc)?;
+        Ok(resp.into_inner().url)
+    }
+
     /// The status of a container in a known sandbox; exited ones are remembered.
     async fn status_in(&self, id: &str, sandbox: &str) -> Result<ContainerStatus> {
         let resp = self

@@ -14,6 +14,7 @@ pub mod pod_state;
 pub mod pod_sync;
 pub mod report;
 pub mod runtime;
+pub mod server;
 pub mod status;
 
 pub use lease::NodeLease;

@@ -51,6 +51,8 @@ pub struct NodeConfig {
     pub os_image: String,
     /// Extra labels.
     pub labels: BTreeMap<String, String>,
+    /// The port of the kubelet API.
+    pub kubelet_port: i32,
 }
 
 /// The kubelet version reported in nodeInfo (Kubernetes v1.33, as the API served).
@@ -82,6 +84,7 @@ impl NodeConfig {
             kernel_version: "6.1.0".to_string(),
             os_image: "Debian GNU/Linux 12 (bookworm)".to_string(),
             labels: BTreeMap::new(),
+            kubelet_port: 10250,
         }
     }
 }
@@ -212,7 +215,9 @@ pub fn node_status(cfg: &NodeConfig, old: Option<&[NodeCondition]>, now: Timesta
             },
         ]),
         daemon_endpoints: Some(NodeDaemonEndpoints {
-            kubelet_endpoint: Some(DaemonEndpoint { port: 10250 }),
+            kubelet_endpoint: Some(DaemonEndpoint {
+                port: cfg.kubelet_port,
+            }),
         }),
         node_info: Some(NodeSystemInfo {
             architecture: cfg.arch.clone(),

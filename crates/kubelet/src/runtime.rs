@@ -367,6 +367,25 @@ pub trait Runtime: Send + Sync + 'static {
     async fn pull_image(&self, image: &str) -> Result<String>;
     /// Runs a command in a running container and waits for it (up to `timeout`).
     async fn exec_sync(&self, id: &str, cmd: &[String], timeout: Duration) -> Result<ExecResult>;
+    /// A streaming URL (on the runtime's streaming server) running `cmd` in a container.
+    async fn exec_url(&self, id: &str, cmd: &[String], io: StreamIo) -> Result<String>;
+    /// A streaming URL attaching to a container's main process.
+    async fn attach_url(&self, id: &str, io: StreamIo) -> Result<String>;
+    /// A streaming URL forwarding ports into a sandbox's network.
+    async fn port_forward_url(&self, sandbox_id: &str) -> Result<String>;
+}
+
+/// Which standard streams a streaming session carries, and whether it has a terminal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StreamIo {
+    /// Standard input.
+    pub stdin: bool,
+    /// Standard output.
+    pub stdout: bool,
+    /// Standard error (merged into stdout with a terminal).
+    pub stderr: bool,
+    /// A terminal.
+    pub tty: bool,
 }
 
 /// What a command run by [`Runtime::exec_sync`] left.

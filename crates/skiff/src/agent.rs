@@ -37,6 +37,9 @@ pub struct NodeArgs {
     /// A CRI socket to use instead of finding or starting containerd.
     #[arg(long)]
     pub container_runtime_endpoint: Option<PathBuf>,
+    /// Port of the kubelet API (logs, exec, attach, port-forward for the API server).
+    #[arg(long, default_value_t = 10250)]
+    pub kubelet_port: u16,
 }
 
 /// The node's IP: the first global IPv4 address, else loopback.
@@ -103,7 +106,12 @@ async fn import_images(containerd: &Containerd, agent_dir: &Path) -> Result<()> 
 }
 
 /// Starts the node agent with `client` as its identity.
-pub async fn start(client: kube::Client, data_dir: &Path, args: &NodeArgs) -> Result<RunningAgent> {
+pub async fn start(
+    client: kube::Client,
+    data_dir: &Path,
+    ca_pem: &str,
+    args: &NodeArgs,
+) -> Result<RunningAgent> {
     let agent_dir = data_dir.join("agent");
     std::fs::create_dir_all(&agent_dir)
         .with_context(|| format!("creating {}", agent_dir.display()))?;
@@ -112,8 +120,10 @@ pub async fn start(client: kube::Client, data_dir: &Path, args: &NodeArgs) -> Re
     import_images(&containerd, &agent_dir).await?;
     let runtime = CriRuntime::connect(&containerd.socket)?;
     let ip = args.node_ip.clone().unwrap_or_else(default_node_ip);
-    let node = NodeConfig::from_host(&args.name(), &ip);
-    let config = AgentConfig::new(node, agent_dir, containerd.cni_conf_dir.clone());
+    let mut node = NodeConfig::from_host(&args.name(), &ip);
+    node.kubelet_port = i32::from(args.kubelet_port);
+    let mut config = AgentConfig::new(node, agent_dir, containerd.cni_conf_dir.clone());
+    config.ca_pem = ca_pem.to_string();
     let agent = Agent::start(client, Arc::new(runtime), config).await?;
     Ok(RunningAgent {
         containerd,
@@ -121,8 +131,9 @@ pub async fn start(client: kube::Client, data_dir: &Path, args: &NodeArgs) -> Re
     })
 }
 
-/// Asks the server for this node's credentials with the token; returns a kubeconfig.
-async fn join(server: &str, token: &str, node_name: &str) -> Result<String> {
+/// Asks the server for this node's credentials with the token; returns a kubeconfig and the
+/// cluster CA.
+async fn join(server: &str, token: &str, node_name: &str) -> Result<(String, String)> {
     let http = reqwest::Client::builder()
         // the CA comes in the answer; the token is what proves the server (below)
         .danger_accept_invalid_certs(true)
@@ -155,12 +166,14 @@ async fn join(server: &str, token: &str, node_name: &str) -> Result<String> {
             .map(str::to_string)
             .with_context(|| format!("the join answer has no {k}"))
     };
-    Ok(skiff_apiserver::pki::kubeconfig(
-        &field("caCert")?,
+    let ca = field("caCert")?;
+    let kubeconfig = skiff_apiserver::pki::kubeconfig(
+        &ca,
         server.trim_end_matches('/'),
         &field("clientCert")?,
         &field("clientKey")?,
-    ))
+    );
+    Ok((kubeconfig, ca))
 }
 
 /// `skiff agent`: joins the server and runs until SIGINT or SIGTERM.
@@ -173,11 +186,11 @@ pub async fn run(args: AgentArgs) -> Result<()> {
     let agent_dir = data_dir.join("agent");
     std::fs::create_dir_all(&agent_dir)?;
     let kubeconfig = agent_dir.join("kubelet.kubeconfig");
-    let text = join(&args.server, &args.token, &name).await?;
+    let (text, ca) = join(&args.server, &args.token, &name).await?;
     skiff_apiserver::pki::write_private(&kubeconfig, &text, 0o600)?;
     tracing::info!(node = %name, server = %args.server, "joined");
     let client = skiff_client::kubeconfig::client_from_kubeconfig(&kubeconfig).await?;
-    let running = start(client, &data_dir, &args.node).await?;
+    let running = start(client, &data_dir, &ca, &args.node).await?;
     crate::wait_for_signal().await?;
     tracing::info!("shutting down");
     running.stop().await;

@@ -173,7 +173,9 @@ async fn server(args: ServerArgs) -> Result<()> {
         let node = args.node.clone();
         let user = format!("system:node:{}", node.name());
         let client = in_process_client(&running, &user);
-        let agent = agent::start(client, &data_dir, &node)
+        let ca = std::fs::read_to_string(data_dir.join("server/tls/server-ca.crt"))
+            .context("reading the cluster CA for the local agent")?;
+        let agent = agent::start(client, &data_dir, &ca, &node)
             .await
             .context("starting the local node agent (use --disable-agent to run without one)")?;
         tracing::info!(

@@ -4,7 +4,7 @@
 use super::{
     labels_match, ContainerConfig, ContainerEvent, ContainerEventType, ContainerFilter,
     ContainerState, ContainerStatus, Error, ExecResult, PodSandbox, PodSandboxConfig,
-    PodSandboxFilter, PodSandboxState, Result, Runtime, RuntimeVersion,
+    PodSandboxFilter, PodSandboxState, Result, Runtime, RuntimeVersion, StreamIo,
 };
 use crate::runtime::fake::ipam::Ipam;
 use futures::stream::BoxStream;
@@ -403,6 +403,18 @@ impl Runtime for FakeRuntime {
             })
     }
 
+    async fn exec_url(&self, _id: &str, _cmd: &[String], _io: StreamIo) -> Result<String> {
+        Err(no_streaming())
+    }
+
+    async fn attach_url(&self, _id: &str, _io: StreamIo) -> Result<String> {
+        Err(no_streaming())
+    }
+
+    async fn port_forward_url(&self, _sandbox_id: &str) -> Result<String> {
+        Err(no_streaming())
+    }
+
     /// Commands exit 0 with no output.
     async fn exec_sync(&self, id: &str, _cmd: &[String], _timeout: Duration) -> Result<ExecResult> {
         let state = self.state.lock();
@@ -414,6 +426,10 @@ impl Runtime for FakeRuntime {
             None => Err(not_found("container", id)),
         }
     }
+}
+
+fn no_streaming() -> Error {
+    Error::InvalidState("the fake runtime has no streaming server".to_string())
 }
 
 /// Images whose name holds this are missing everywhere (for `ErrImagePull` tests).
