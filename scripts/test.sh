@@ -6,8 +6,17 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 need_apt=()
-for pair in unzip:unzip pip:python3-pip; do
-  command -v "${pair%%:*}" >/dev/null 2>&1 || need_apt+=("${pair##*:}")
+# command:package — the node agent's tests run real containerd, runc and CNI plugins, build a
+# busybox image from busybox-static, and the CRI bindings need protoc to build
+for pair in unzip:unzip pip:python3-pip containerd:containerd runc:runc ctr:containerd \
+  protoc:protobuf-compiler /usr/lib/cni/bridge:containernetworking-plugins \
+  /bin/busybox:busybox-static ip:iproute2; do
+  want="${pair%%:*}"
+  if [[ "$want" == /* ]]; then
+    [ -e "$want" ] || need_apt+=("${pair##*:}")
+  else
+    command -v "$want" >/dev/null 2>&1 || need_apt+=("${pair##*:}")
+  fi
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"

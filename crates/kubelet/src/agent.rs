@@ -5,6 +5,7 @@
 
 pub mod env;
 pub mod objects;
+pub mod probe;
 pub mod volumes;
 
 use crate::node::{post_status, register, NodeConfig};
@@ -35,6 +36,8 @@ pub struct AgentConfig {
     pub agent_dir: PathBuf,
     /// Where the runtime reads CNI configuration.
     pub cni_conf_dir: PathBuf,
+    /// The bridge pods attach to.
+    pub cni_bridge: String,
     /// Concurrent pod workers.
     pub workers: usize,
     /// How often the runtime is relisted for container changes.
@@ -55,6 +58,7 @@ impl AgentConfig {
             node,
             agent_dir,
             cni_conf_dir,
+            cni_bridge: skiff_network::cni::BRIDGE.to_string(),
             workers: 8,
             relist_interval: Duration::from_secs(1),
             status_interval: Duration::from_secs(10),
@@ -100,6 +104,7 @@ struct Inner {
     owners: Mutex<HashMap<String, String>>,
     written: Written,
     pod_cidr: Mutex<Option<String>>,
+    probes: probe::Probes,
 }
 
 /// A running agent; dropping it stops its tasks (containers keep running).
@@ -149,10 +154,24 @@ impl Agent {
             owners: Default::default(),
             written: Default::default(),
             pod_cidr: Mutex::new(None),
+            probes: Default::default(),
             config,
         });
         let q = inner.queue.clone();
-        pod_informer.on_change(move |c: &Change<Pod>| q.add(key_of(&c.object().metadata)));
+        pod_informer.on_change(move |c: &Change<Pod>| {
+            // status-only updates (mostly our own writes) need no sync, as upstream's
+            // kubelet ignores them
+            if let Change::Applied {
+                old: Some(old),
+                new,
+            } = c
+            {
+                if !wants_sync(old, new) {
+                    return;
+                }
+            }
+            q.add(key_of(&c.object().metadata))
+        });
         let weak = Arc::downgrade(&inner);
         node_informer.on_change(move |c: &Change<Node>| {
             if let (Some(inner), Change::Applied { new, .. }) = (weak.upgrade(), c) {
@@ -165,7 +184,8 @@ impl Agent {
             pods: inner.pods.clone(),
             logs_dir: inner.config.logs_dir(),
         });
-        let addr = std::net::SocketAddr::from(([0, 0, 0, 0], inner.config.node.kubelet_port as u16));
+        let addr =
+            std::net::SocketAddr::from(([0, 0, 0, 0], inner.config.node.kubelet_port as u16));
         let server = crate::server::serve(
             kubelet_api,
             addr,
@@ -182,6 +202,8 @@ impl Agent {
         tasks.spawn(lease.run(Duration::ZERO, crate::lease::RENEW_INTERVAL));
         tasks.spawn(heartbeat(inner.clone()));
         tasks.spawn(relist(inner.clone()));
+        tasks.spawn(prober(inner.clone()));
+        tasks.spawn(resync(inner.clone()));
         for _ in 0..inner.config.workers.max(1) {
             tasks.spawn(worker(inner.clone()));
         }
@@ -193,6 +215,19 @@ impl Agent {
     pub async fn run(mut self) {
         while self.tasks.join_next().await.is_some() {}
     }
+}
+
+/// Whether an update changes what the node does with a pod (spec, labels, annotations,
+/// deletion) rather than only its status.
+fn wants_sync(old: &Pod, new: &Pod) -> bool {
+    let (a, b) = (&old.metadata, &new.metadata);
+    a.uid != b.uid
+        || a.deletion_timestamp != b.deletion_timestamp
+        || a.deletion_grace_period_seconds != b.deletion_grace_period_seconds
+        || a.labels != b.labels
+        || a.annotations != b.annotations
+        || old.spec != new.spec
+        || (old.status.is_some() && new.status.is_none())
 }
 
 impl Inner {
@@ -210,8 +245,12 @@ impl Inner {
             return;
         }
         let ipam = self.config.agent_dir.join("cni/ipam");
-        if let Err(e) = skiff_network::cni::write_conflist(&self.config.cni_conf_dir, &cidr, &ipam)
-        {
+        if let Err(e) = skiff_network::cni::write_conflist(
+            &self.config.cni_conf_dir,
+            &cidr,
+            &ipam,
+            &self.config.cni_bridge,
+        ) {
             tracing::error!("writing the CNI configuration: {e}");
             return;
         }
@@ -230,12 +269,14 @@ impl Inner {
     }
 
     /// What the pod gets beyond its spec: volumes, environment, logs folder, resolver.
-    async fn setup(&self, pod: &Pod) -> Result<PodSetup, String> {
+    /// Errors carry the waiting reason upstream shows: `ContainerCreating` while volumes
+    /// cannot be set up, `CreateContainerConfigError` when the environment cannot be built.
+    async fn setup(&self, pod: &Pod) -> Result<PodSetup, (&'static str, String)> {
         let m = &pod.metadata;
         let uid = m.uid.clone().unwrap_or_default();
         let vols = volumes::prepare(&self.objects, &self.config.pods_dir(), pod)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| ("ContainerCreating", e.to_string()))?;
         let node = env::NodeAllocatable {
             cpu: crate::status::qos::parse_quantity(&self.config.node.cpu).unwrap_or(1.0),
             memory: crate::status::qos::parse_quantity(&self.config.node.memory).unwrap_or(0.0),
@@ -249,8 +290,9 @@ impl Inner {
         {
             let envs = env::environment(&self.objects, pod, c, &self.config.node.internal_ip, node)
                 .await
-                .map_err(|e| e.0)?;
-            let mounts = volumes::mounts(c, &vols).map_err(|e| e.to_string())?;
+                .map_err(|e| ("CreateContainerConfigError", e.0))?;
+            let mounts = volumes::mounts(c, &vols)
+                .map_err(|e| ("CreateContainerConfigError", e.to_string()))?;
             containers.insert(c.name.clone(), ContainerSetup { envs, mounts });
         }
         let log_directory = self.config.logs_dir().join(format!(
@@ -352,13 +394,13 @@ impl Inner {
         } else {
             match self.setup(&pod).await {
                 Ok(setup) => self.syncer.sync_with(&pod, &setup).await,
-                Err(message) => {
+                Err((reason, message)) => {
                     tracing::debug!(pod = %key, "{message}");
                     for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
                         waiting_for_setup.insert(
                             c.name.clone(),
                             Waiting {
-                                reason: "ContainerCreating".to_string(),
+                                reason: reason.to_string(),
                                 message: message.clone(),
                             },
                         );
@@ -382,12 +424,19 @@ impl Inner {
             }
             Err(e) => return Err(e.to_string()),
         };
-        let readiness = HashMap::new();
+        let (mut readiness, mut started) = (HashMap::new(), HashMap::new());
+        for c in probe::probed(&pod) {
+            if let Some(run) = result.state.attempts(&c.name).first() {
+                readiness.insert(c.name.clone(), self.probes.ready(&run.id, c));
+                started.insert(c.name.clone(), self.probes.started(&run.id, c));
+            }
+        }
         let ctx = StatusContext {
             host_ip: &self.config.node.internal_ip,
             runtime_name: &self.runtime_name,
             waiting: &result.waiting,
             readiness: &readiness,
+            started: &started,
             now: k8s_openapi::jiff::Timestamp::now(),
         };
         let status = status::pod_status(&pod, &result.state, &ctx);
@@ -414,6 +463,19 @@ async fn worker(inner: Arc<Inner>) {
             }
         }
         inner.queue.done(&key);
+    }
+}
+
+/// How often every pod is synced even if nothing announced a change (ConfigMap and Secret
+/// volumes pick up updates this way).
+const RESYNC_INTERVAL: Duration = Duration::from_secs(10);
+
+async fn resync(inner: Arc<Inner>) {
+    loop {
+        tokio::time::sleep(RESYNC_INTERVAL).await;
+        for key in inner.pods.keys() {
+            inner.queue.add(key);
+        }
     }
 }
 
@@ -500,5 +562,78 @@ async fn remove_orphans(inner: &Inner) {
             tracing::warn!(%uid, "removing orphaned pod: {e}");
         }
         volumes::cleanup(&inner.config.pods_dir(), &uid).await;
+    }
+}
+
+/// Runs due probes every half second; results wake the pod, failures kill containers.
+async fn prober(inner: Arc<Inner>) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let pods: Vec<Arc<Pod>> = inner
+            .pods
+            .list()
+            .into_iter()
+            .filter(|p| {
+                p.metadata.deletion_timestamp.is_none() && probe::probed(p).next().is_some()
+            })
+            .collect();
+        let mut live = HashSet::new();
+        for pod in pods {
+            let uid = pod.metadata.uid.clone().unwrap_or_default();
+            let Ok(state) = PodRuntimeState::read(&*inner.runtime, &uid).await else {
+                continue;
+            };
+            let ip = state
+                .sandbox
+                .as_ref()
+                .and_then(|s| s.ip.clone())
+                .unwrap_or_else(|| inner.config.node.internal_ip.clone());
+            for c in probe::probed(&pod) {
+                let Some(run) = state.attempts(&c.name).first().map(|r| (*r).clone()) else {
+                    continue;
+                };
+                live.insert(run.id.clone());
+                for (kind, p) in inner.probes.due(&run, c, tokio::time::Instant::now()) {
+                    let (inner, c, ip, run, pod) = (
+                        inner.clone(),
+                        c.clone(),
+                        ip.clone(),
+                        run.clone(),
+                        pod.clone(),
+                    );
+                    tokio::spawn(async move {
+                        let result = probe::run(&inner.runtime, &p, &run.id, &c, &ip).await;
+                        if let Err(m) = &result {
+                            tracing::debug!(pod = %key_of(&pod.metadata), container = %c.name, "{kind:?} probe failed: {m}");
+                        }
+                        match inner.probes.record(&run.id, kind, &p, result) {
+                            probe::Outcome::Same => {}
+                            probe::Outcome::Changed => inner.queue.add(key_of(&pod.metadata)),
+                            probe::Outcome::Kill(why) => {
+                                tracing::info!(pod = %key_of(&pod.metadata), container = %c.name, "{why}; restarting the container");
+                                let grace = p
+                                    .termination_grace_period_seconds
+                                    .or_else(|| {
+                                        pod.spec
+                                            .as_ref()
+                                            .and_then(|s| s.termination_grace_period_seconds)
+                                    })
+                                    .unwrap_or(30)
+                                    .max(0) as u64;
+                                if let Err(e) = inner
+                                    .runtime
+                                    .stop_container(&run.id, Duration::from_secs(grace))
+                                    .await
+                                {
+                                    tracing::warn!("killing {}: {e}", run.id);
+                                }
+                                inner.queue.add(key_of(&pod.metadata));
+                            }
+                        }
+                    });
+                }
+            }
+        }
+        inner.probes.retain(&live);
     }
 }

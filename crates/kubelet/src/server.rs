@@ -78,9 +78,12 @@ fn tls_config(ca_pem: &str, node_name: &str, node_ip: &str) -> Result<rustls::Se
         roots.add(c).map_err(|e| err(&e))?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .map_err(|e| err(&e))?;
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .map_err(|e| err(&e))?;
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| err(&e))?
@@ -134,7 +137,10 @@ pub async fn serve(
                         let resp = if allowed {
                             route(&api, req).await
                         } else {
-                            text(StatusCode::FORBIDDEN, "only the API server may call the kubelet API")
+                            text(
+                                StatusCode::FORBIDDEN,
+                                "only the API server may call the kubelet API",
+                            )
                         };
                         Ok::<_, std::convert::Infallible>(resp)
                     }
@@ -158,7 +164,8 @@ fn query_pairs(req: &Request<Incoming>) -> Vec<(String, String)> {
 }
 
 fn flag(q: &[(String, String)], name: &str) -> bool {
-    q.iter().any(|(k, v)| k == name && (v == "true" || v == "1"))
+    q.iter()
+        .any(|(k, v)| k == name && (v == "true" || v == "1"))
 }
 
 async fn route(api: &KubeletApi, req: Request<Incoming>) -> Response<Body> {
@@ -172,21 +179,38 @@ async fn route(api: &KubeletApi, req: Request<Incoming>) -> Response<Body> {
         }
         (&Method::GET | &Method::POST, ["exec" | "attach", ns, pod, container]) => {
             let attach = parts[0] == "attach";
-            stream(api, req, ns.to_string(), pod.to_string(), Some(container.to_string()), attach).await
+            stream(
+                api,
+                req,
+                ns.to_string(),
+                pod.to_string(),
+                Some(container.to_string()),
+                attach,
+            )
+            .await
         }
         (&Method::GET | &Method::POST, ["portForward", ns, pod]) => {
             stream(api, req, ns.to_string(), pod.to_string(), None, false).await
         }
-        _ => text(StatusCode::NOT_FOUND, format!("no kubelet endpoint at {path}")),
+        _ => text(
+            StatusCode::NOT_FOUND,
+            format!("no kubelet endpoint at {path}"),
+        ),
     }
 }
 
 /// The runtime state of a pod the node runs.
-async fn pod_state(api: &KubeletApi, ns: &str, pod: &str) -> Result<(Arc<Pod>, PodRuntimeState), Response<Body>> {
-    let p = api
-        .pods
-        .get_in(ns, pod)
-        .ok_or_else(|| text(StatusCode::NOT_FOUND, format!("pod {ns}/{pod} is not on this node")))?;
+async fn pod_state(
+    api: &KubeletApi,
+    ns: &str,
+    pod: &str,
+) -> Result<(Arc<Pod>, PodRuntimeState), Response<Body>> {
+    let p = api.pods.get_in(ns, pod).ok_or_else(|| {
+        text(
+            StatusCode::NOT_FOUND,
+            format!("pod {ns}/{pod} is not on this node"),
+        )
+    })?;
     let uid = p.metadata.uid.clone().unwrap_or_default();
     let state = PodRuntimeState::read(&*api.runtime, &uid)
         .await
@@ -215,13 +239,17 @@ async fn container_logs(
         .iter()
         .filter(|c| c.metadata.name == container)
         .collect();
-    runs.sort_by(|a, b| (b.metadata.attempt, b.created_at).cmp(&(a.metadata.attempt, a.created_at)));
+    runs.sort_by(|a, b| {
+        (b.metadata.attempt, b.created_at).cmp(&(a.metadata.attempt, a.created_at))
+    });
     let run = if previous { runs.get(1) } else { runs.first() };
     let Some(run) = run.map(|r| (*r).clone()) else {
         let msg = if previous {
             format!("previous terminated container \"{container}\" in pod \"{pod}\" not found")
         } else {
-            format!("container \"{container}\" in pod \"{pod}\" is waiting to start: ContainerCreating")
+            format!(
+                "container \"{container}\" in pod \"{pod}\" is waiting to start: ContainerCreating"
+            )
         };
         return text(StatusCode::BAD_REQUEST, msg);
     };
@@ -285,7 +313,7 @@ async fn container_logs(
             }
             idle += 1;
             // every second of quiet, check whether the container still runs
-            if idle % 5 == 0 {
+            if idle.is_multiple_of(5) {
                 let running = runtime
                     .container_status(&id)
                     .await
@@ -309,9 +337,7 @@ async fn container_logs(
     r
 }
 
-fn tokio_stream_from<T>(
-    mut rx: tokio::sync::mpsc::Receiver<T>,
-) -> impl futures::Stream<Item = T> {
+fn tokio_stream_from<T>(mut rx: tokio::sync::mpsc::Receiver<T>) -> impl futures::Stream<Item = T> {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
@@ -377,7 +403,12 @@ async fn stream(
         }
         None => match state.sandbox.as_ref().filter(|_| state.sandbox_ready()) {
             Some(s) => api.runtime.port_forward_url(&s.id).await,
-            None => return text(StatusCode::BAD_REQUEST, format!("pod {ns}/{pod} has no running sandbox")),
+            None => {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    format!("pod {ns}/{pod} has no running sandbox"),
+                )
+            }
         },
     };
     let url = match url {
@@ -389,16 +420,29 @@ async fn stream(
         .and_then(|rest| rest.split_once('/'))
         .map(|(h, p)| (h.to_string(), format!("/{p}")))
     else {
-        return text(StatusCode::INTERNAL_SERVER_ERROR, format!("unexpected streaming URL {url}"));
+        return text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("unexpected streaming URL {url}"),
+        );
     };
     let tcp = match tokio::net::TcpStream::connect(&host).await {
         Ok(t) => t,
-        Err(e) => return text(StatusCode::BAD_GATEWAY, format!("runtime streaming server {host}: {e}")),
+        Err(e) => {
+            return text(
+                StatusCode::BAD_GATEWAY,
+                format!("runtime streaming server {host}: {e}"),
+            )
+        }
     };
     let upgrade = req.extensions_mut().remove::<hyper::upgrade::OnUpgrade>();
     let method = req.method().clone();
     let headers = skiff_stream::forward_headers(req.headers());
-    let body = req.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
     match skiff_stream::forward(tcp, &host, method, &path, headers, body, upgrade).await {
         Ok(resp) => resp.map(|b| b.map_err(std::io::Error::other).boxed()),
         Err(e) => text(StatusCode::BAD_GATEWAY, e.to_string()),

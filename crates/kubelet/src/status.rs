@@ -37,6 +37,8 @@ pub struct StatusContext<'a> {
     pub waiting: &'a HashMap<String, Waiting>,
     /// Readiness by container name (from probes); absent means ready while running.
     pub readiness: &'a HashMap<String, bool>,
+    /// Started by container name (from startup probes); absent means started while running.
+    pub started: &'a HashMap<String, bool>,
     /// The time now.
     pub now: Timestamp,
 }
@@ -138,6 +140,10 @@ fn container_status(
         ..Default::default()
     };
     let Some(s) = latest else {
+        // never created: the worker may know why (image pull, configuration)
+        if let Some(w) = ctx.waiting.get(&c.name) {
+            cs.state = Some(waiting(&w.reason, Some(w.message.clone())));
+        }
         return cs;
     };
     cs.restart_count = s.metadata.attempt as i32;
@@ -155,7 +161,7 @@ fn container_status(
                 }),
                 ..Default::default()
             });
-            cs.started = Some(true);
+            cs.started = Some(ctx.started.get(&c.name).copied().unwrap_or(true));
             cs.ready = ctx.readiness.get(&c.name).copied().unwrap_or(true);
         }
         RtState::Exited => match ctx.waiting.get(&c.name) {

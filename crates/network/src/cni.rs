@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// The network's name.
 pub const NETWORK_NAME: &str = "skiff";
-/// The bridge pods attach to.
+/// The bridge pods attach to, unless configured otherwise.
 pub const BRIDGE: &str = "skiff0";
 /// The file name of the network list (first in name order, so the runtime picks it).
 pub const CONFLIST: &str = "10-skiff.conflist";
@@ -42,8 +42,8 @@ pub fn gateway(pod_cidr: &str) -> Result<std::net::Ipv4Addr, Error> {
     Ok(std::net::Ipv4Addr::from((u32::from(addr) & mask) + 1))
 }
 
-/// The network list for a node with `pod_cidr`, keeping IPAM state in `ipam_dir`.
-pub fn conflist(pod_cidr: &str, ipam_dir: &Path) -> Result<serde_json::Value, Error> {
+/// The network list for a node with `pod_cidr` on `bridge`, keeping IPAM state in `ipam_dir`.
+pub fn conflist(pod_cidr: &str, ipam_dir: &Path, bridge: &str) -> Result<serde_json::Value, Error> {
     let gw = gateway(pod_cidr)?;
     Ok(json!({
         "cniVersion": "1.0.0",
@@ -51,7 +51,7 @@ pub fn conflist(pod_cidr: &str, ipam_dir: &Path) -> Result<serde_json::Value, Er
         "plugins": [
             {
                 "type": "bridge",
-                "bridge": BRIDGE,
+                "bridge": bridge,
                 "isGateway": true,
                 "ipMasq": false,
                 "hairpinMode": true,
@@ -69,12 +69,17 @@ pub fn conflist(pod_cidr: &str, ipam_dir: &Path) -> Result<serde_json::Value, Er
 
 /// Writes the network list into `conf_dir` (atomically: the runtime may read at any time).
 /// Returns whether the file changed.
-pub fn write_conflist(conf_dir: &Path, pod_cidr: &str, ipam_dir: &Path) -> Result<bool, Error> {
+pub fn write_conflist(
+    conf_dir: &Path,
+    pod_cidr: &str,
+    ipam_dir: &Path,
+    bridge: &str,
+) -> Result<bool, Error> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| Error::Io { path, source }
     };
-    let body = serde_json::to_string_pretty(&conflist(pod_cidr, ipam_dir)?)
+    let body = serde_json::to_string_pretty(&conflist(pod_cidr, ipam_dir, bridge)?)
         .expect("a JSON value always encodes");
     let path = conf_dir.join(CONFLIST);
     if std::fs::read_to_string(&path).is_ok_and(|old| old == body) {
@@ -88,6 +93,13 @@ pub fn write_conflist(conf_dir: &Path, pod_cidr: &str, ipam_dir: &Path) -> Resul
     Ok(true)
 }
 
+/// The bridge named by the network list in `conf_dir`, if one was written.
+pub fn bridge_of(conf_dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(conf_dir.join(CONFLIST)).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v["plugins"][0]["bridge"].as_str().map(str::to_string)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,7 +110,7 @@ mod tests {
         assert_eq!(gateway("10.42.3.77/24").unwrap().to_string(), "10.42.3.1");
         assert!(gateway("10.42.3.0").is_err());
         assert!(gateway("fd00::/64").is_err());
-        let c = conflist("10.42.3.0/24", Path::new("/x")).unwrap();
+        let c = conflist("10.42.3.0/24", Path::new("/x"), BRIDGE).unwrap();
         let ipam = &c["plugins"][0]["ipam"];
         assert_eq!(ipam["ranges"][0][0]["subnet"], "10.42.3.0/24");
         assert_eq!(ipam["dataDir"], "/x");
@@ -110,9 +122,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let conf = dir.path().join("net.d");
         let ipam = dir.path().join("ipam");
-        assert!(write_conflist(&conf, "10.42.0.0/24", &ipam).unwrap());
-        assert!(!write_conflist(&conf, "10.42.0.0/24", &ipam).unwrap());
-        assert!(write_conflist(&conf, "10.42.1.0/24", &ipam).unwrap());
+        assert!(write_conflist(&conf, "10.42.0.0/24", &ipam, "br9").unwrap());
+        assert!(!write_conflist(&conf, "10.42.0.0/24", &ipam, "br9").unwrap());
+        assert!(write_conflist(&conf, "10.42.1.0/24", &ipam, "br9").unwrap());
+        assert_eq!(bridge_of(&conf).as_deref(), Some("br9"));
         let v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(conf.join(CONFLIST)).unwrap()).unwrap();
         assert_eq!(

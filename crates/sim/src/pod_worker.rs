@@ -76,6 +76,7 @@ pub async fn sync(shared: &Shared, key: &str) -> Result<Option<Duration>, Error>
         runtime_name: "fake",
         waiting: &result.waiting,
         readiness: &readiness,
+        started: &Default::default(),
         now: k8s_openapi::jiff::Timestamp::now(),
     };
     let status = pod_status(&pod, &result.state, &ctx);

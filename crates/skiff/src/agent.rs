@@ -37,6 +37,9 @@ pub struct NodeArgs {
     /// A CRI socket to use instead of finding or starting containerd.
     #[arg(long)]
     pub container_runtime_endpoint: Option<PathBuf>,
+    /// The Linux bridge pods attach to (distinct per agent when several share a host).
+    #[arg(long, default_value = skiff_network::cni::BRIDGE)]
+    pub cni_bridge: String,
     /// Port of the kubelet API (logs, exec, attach, port-forward for the API server).
     #[arg(long, default_value_t = 10250)]
     pub kubelet_port: u16,
@@ -124,6 +127,7 @@ pub async fn start(
     node.kubelet_port = i32::from(args.kubelet_port);
     let mut config = AgentConfig::new(node, agent_dir, containerd.cni_conf_dir.clone());
     config.ca_pem = ca_pem.to_string();
+    config.cni_bridge = args.cni_bridge.clone();
     let agent = Agent::start(client, Arc::new(runtime), config).await?;
     Ok(RunningAgent {
         containerd,
@@ -195,4 +199,83 @@ pub async fn run(args: AgentArgs) -> Result<()> {
     tracing::info!("shutting down");
     running.stop().await;
     Ok(())
+}
+
+/// `skiff killall`: stops every pod sandbox and container of the agent's containerd, stops
+/// that containerd if the agent started it, and unmounts pod volumes (like k3s-killall.sh).
+pub async fn killall(data_dir: Option<PathBuf>) -> Result<()> {
+    use skiff_kubelet::runtime::{PodSandboxFilter, Runtime};
+    let data_dir = data_dir.unwrap_or_else(crate::default_data_dir);
+    let agent_dir = data_dir.join("agent");
+    let layout = skiff_kubelet::containerd::Layout::new(&agent_dir);
+    if layout.socket.exists() {
+        let rt = CriRuntime::connect(&layout.socket)?;
+        if rt.answers().await {
+            let sandboxes = rt.list_pod_sandboxes(&PodSandboxFilter::default()).await?;
+            for s in &sandboxes {
+                if let Err(e) = rt.stop_pod_sandbox(&s.id).await {
+                    tracing::warn!("stopping sandbox {}: {e}", s.id);
+                }
+                if let Err(e) = rt.remove_pod_sandbox(&s.id).await {
+                    tracing::warn!("removing sandbox {}: {e}", s.id);
+                }
+            }
+            println!("removed {} pod sandbox(es)", sandboxes.len());
+        }
+    }
+    let config = layout.config.display().to_string();
+    for pid in processes_with_arg(&config) {
+        let _ = tokio::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .await;
+        let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+        for _ in 0..100 {
+            if !proc_dir.exists() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        if proc_dir.exists() {
+            let _ = tokio::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status()
+                .await;
+        }
+        println!("stopped containerd (pid {pid})");
+    }
+    if let Ok(rd) = std::fs::read_dir(agent_dir.join("pods")) {
+        for e in rd.flatten() {
+            let uid = e.file_name().to_string_lossy().to_string();
+            skiff_kubelet::agent::volumes::cleanup(&agent_dir.join("pods"), &uid).await;
+        }
+    }
+    if let Some(bridge) = skiff_network::cni::bridge_of(&layout.cni_conf_dir) {
+        let deleted = tokio::process::Command::new("ip")
+            .args(["link", "delete", &bridge])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .await;
+        if deleted.is_ok_and(|s| s.success()) {
+            println!("deleted bridge {bridge}");
+        }
+    }
+    if let Some(run) = layout.socket.parent() {
+        let _ = std::fs::remove_dir_all(run);
+    }
+    Ok(())
+}
+
+/// Pids of processes with `arg` among their arguments.
+fn processes_with_arg(arg: &str) -> Vec<u32> {
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == arg.as_bytes()))
+        })
+        .collect()
 }

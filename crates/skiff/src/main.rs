@@ -31,6 +31,12 @@ enum Command {
     Server(ServerArgs),
     /// Joins a server as a node and runs its pods in containerd.
     Agent(agent::AgentArgs),
+    /// Stops every pod of this host's agent and the containerd it started; unmounts volumes.
+    Killall {
+        /// The data folder of the server or agent.
+        #[arg(long, env = "SKIFF_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+    },
     /// Imports or builds container images.
     Image {
         #[command(subcommand)]
@@ -219,6 +225,7 @@ fn main() -> Result<()> {
         match cli.command {
             Command::Server(args) => server(args).await,
             Command::Agent(args) => agent::run(args).await,
+            Command::Killall { data_dir } => agent::killall(data_dir).await,
             Command::Image { what } => image::run(what).await,
             Command::Bench { what } => bench::run(what).await,
             Command::Sim { what } => sim::run(what).await,

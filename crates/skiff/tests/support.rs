@@ -24,7 +24,12 @@ pub struct Cluster {
     pub dir: tempfile::TempDir,
     pub port: u16,
     child: Option<Child>,
+    /// With a local node agent: its kubelet port.
+    pub kubelet_port: Option<u16>,
 }
+
+/// The name of the test image every agent cluster imports at start.
+pub const BUSYBOX: &str = "skiff.local/busybox:1";
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -42,24 +47,108 @@ impl Cluster {
             dir,
             port: free_port(),
             child: None,
+            kubelet_port: None,
         };
         c.boot();
         c
     }
 
+    /// Starts a server with its local node agent (real containerd; needs root) and a busybox
+    /// image in the agent's air-gap folder; waits until the node is Ready.
+    pub fn start_with_agent() -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let images = dir.path().join("agent/images");
+        std::fs::create_dir_all(&images).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_skiff"))
+            .args(["image", "busybox", "--name", BUSYBOX, "--out"])
+            .arg(images.join("busybox.tar"))
+            .output()
+            .expect("run skiff image busybox");
+        assert!(
+            out.status.success(),
+            "building the busybox image (needs Debian busybox-static): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut c = Cluster {
+            dir,
+            port: free_port(),
+            child: None,
+            kubelet_port: Some(free_port()),
+        };
+        c.boot();
+        let node = c.node_name();
+        c.wait_for(
+            &format!("node {node} Ready"),
+            Duration::from_secs(60),
+            || {
+                c.kubectl(&[
+                    "get",
+                    "node",
+                    &node,
+                    "-o",
+                    "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+                ])
+                .stdout
+                    == b"True"
+            },
+        );
+        c
+    }
+
+    /// The local agent's node name.
+    pub fn node_name(&self) -> String {
+        format!("node-{}", self.port)
+    }
+
+    /// The agent's containerd socket.
+    pub fn containerd_socket(&self) -> PathBuf {
+        use std::os::unix::ffi::OsStrExt;
+        // as skiff_kubelet::containerd::Layout: /run/skiff/<first 4 bytes of sha256(agent dir)>
+        let agent = self.dir.path().join("agent");
+        let out = Command::new("sha256sum")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin
+                    .take()
+                    .unwrap()
+                    .write_all(agent.as_os_str().as_bytes())?;
+                c.wait_with_output()
+            })
+            .expect("sha256sum");
+        let hex = String::from_utf8_lossy(&out.stdout)[..8].to_string();
+        PathBuf::from(format!("/run/skiff/{hex}/containerd.sock"))
+    }
+
     fn boot(&mut self) {
         let log = std::fs::File::create(self.dir.path().join("server.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_skiff"))
-            .args([
-                "server",
-                "--disable-agent",
-                "--bind-address",
-                "127.0.0.1",
-                "--https-port",
-                &self.port.to_string(),
-                "--data-dir",
-            ])
-            .arg(self.dir.path())
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_skiff"));
+        cmd.args([
+            "server",
+            "--bind-address",
+            "127.0.0.1",
+            "--https-port",
+            &self.port.to_string(),
+            "--data-dir",
+        ])
+        .arg(self.dir.path());
+        match self.kubelet_port {
+            None => {
+                cmd.arg("--disable-agent");
+            }
+            Some(kp) => {
+                // clusters of parallel tests share the host: each gets its own pod range
+                // and bridge
+                let net = 100 + self.port % 150;
+                cmd.args(["--node-name", &self.node_name(), "--node-ip", "127.0.0.1"])
+                    .args(["--kubelet-port", &kp.to_string()])
+                    .args(["--cluster-cidr", &format!("10.{net}.0.0/16")])
+                    .args(["--cni-bridge", &format!("sk{}", self.port)]);
+            }
+        }
+        let child = cmd
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -190,6 +279,15 @@ fn tail(s: &str, n: usize) -> String {
 impl Drop for Cluster {
     fn drop(&mut self) {
         self.kill();
+        if self.kubelet_port.is_some() {
+            // the pods' containers outlive the server: stop them and the agent's containerd
+            let _ = Command::new(env!("CARGO_BIN_EXE_skiff"))
+                .args(["killall", "--data-dir"])
+                .arg(self.dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }
 

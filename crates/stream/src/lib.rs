@@ -31,8 +31,14 @@ pub enum Error {
 fn hop_by_hop(name: &HeaderName) -> bool {
     matches!(
         name.as_str(),
-        "keep-alive" | "proxy-connection" | "proxy-authenticate" | "proxy-authorization" | "te"
-            | "trailer" | "transfer-encoding" | "authorization"
+        "keep-alive"
+            | "proxy-connection"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "authorization"
     ) || name == HOST
 }
 

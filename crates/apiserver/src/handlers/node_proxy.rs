@@ -23,11 +23,15 @@ fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
 /// The container a request names, or the pod's only one.
 fn container(pod: &Value, query: &Query, pod_name: &str) -> ApiResult<String> {
     if let Some(c) = query.0.get("container").filter(|c| !c.is_empty()) {
-        let known = ["/spec/containers", "/spec/initContainers", "/spec/ephemeralContainers"]
-            .iter()
-            .filter_map(|p| pod.pointer(p).and_then(Value::as_array))
-            .flatten()
-            .any(|x| str_at(x, "/name") == Some(c));
+        let known = [
+            "/spec/containers",
+            "/spec/initContainers",
+            "/spec/ephemeralContainers",
+        ]
+        .iter()
+        .filter_map(|p| pod.pointer(p).and_then(Value::as_array))
+        .flatten()
+        .any(|x| str_at(x, "/name") == Some(c));
         if !known {
             return Err(ApiError::bad_request(format!(
                 "container {c} is not valid for pod {pod_name}"
@@ -53,7 +57,9 @@ fn container(pod: &Value, query: &Query, pod_name: &str) -> ApiResult<String> {
 
 /// The kubelet address of a node: its InternalIP (else first address) and kubelet port.
 fn kubelet_address(node: &Value) -> Option<String> {
-    let addresses = node.pointer("/status/addresses").and_then(Value::as_array)?;
+    let addresses = node
+        .pointer("/status/addresses")
+        .and_then(Value::as_array)?;
     let ip = addresses
         .iter()
         .find(|a| str_at(a, "/type") == Some("InternalIP"))
@@ -113,7 +119,9 @@ pub async fn forward(
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .any(|s| str_at(s, "/name") == Some(c.as_str()) && s.pointer("/state/waiting").is_none());
+            .any(|s| {
+                str_at(s, "/name") == Some(c.as_str()) && s.pointer("/state/waiting").is_none()
+            });
         if !started {
             return Err(ApiError::bad_request(format!(
                 "container \"{c}\" in pod \"{name}\" is waiting to start: ContainerCreating"
@@ -122,13 +130,25 @@ pub async fn forward(
     }
     let (node, _) = api
         .registry
-        .get(catalogue::find("", "v1", "nodes").expect("nodes are served"), None, node_name)
+        .get(
+            catalogue::find("", "v1", "nodes").expect("nodes are served"),
+            None,
+            node_name,
+        )
         .await?;
     let address = kubelet_address(&node).ok_or_else(|| {
-        ApiError::new(503, "ServiceUnavailable", format!("node {node_name} reports no address"))
+        ApiError::new(
+            503,
+            "ServiceUnavailable",
+            format!("node {node_name} reports no address"),
+        )
     })?;
     let tls = api.kubelet_tls.clone().ok_or_else(|| {
-        ApiError::new(503, "ServiceUnavailable", "this server has no kubelet client credentials")
+        ApiError::new(
+            503,
+            "ServiceUnavailable",
+            "this server has no kubelet client credentials",
+        )
     })?;
     let unreachable = |e: &dyn std::fmt::Display| {
         ApiError::new(

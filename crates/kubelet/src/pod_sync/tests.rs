@@ -48,6 +48,7 @@ async fn sync_status(s: &PodSyncer, pod: &mut Pod) -> (PodStatus, Option<Duratio
         runtime_name: "fake",
         waiting: &r.waiting,
         readiness: &Default::default(),
+        started: &Default::default(),
         now: Timestamp::now(),
     };
     let status = pod_status(pod, &r.state, &ctx);

@@ -29,25 +29,36 @@ impl LogOptions {
                 "follow" => o.follow = flag(v),
                 "timestamps" => o.timestamps = flag(v),
                 "tailLines" => {
-                    let n: i64 = v.parse().map_err(|_| format!("tailLines: {v:?} is not a number"))?;
+                    let n: i64 = v
+                        .parse()
+                        .map_err(|_| format!("tailLines: {v:?} is not a number"))?;
                     o.tail_lines = Some(n.max(0) as usize);
                 }
                 "limitBytes" => {
-                    let n: i64 = v.parse().map_err(|_| format!("limitBytes: {v:?} is not a number"))?;
+                    let n: i64 = v
+                        .parse()
+                        .map_err(|_| format!("limitBytes: {v:?} is not a number"))?;
                     if n < 1 {
                         return Err("limitBytes: must be greater than 0".to_string());
                     }
                     o.limit_bytes = Some(n as usize);
                 }
                 "sinceSeconds" => {
-                    let n: i64 = v.parse().map_err(|_| format!("sinceSeconds: {v:?} is not a number"))?;
+                    let n: i64 = v
+                        .parse()
+                        .map_err(|_| format!("sinceSeconds: {v:?} is not a number"))?;
                     if n < 1 {
                         return Err("sinceSeconds: must be greater than 0".to_string());
                     }
-                    o.since = now.checked_sub(k8s_openapi::jiff::SignedDuration::from_secs(n)).ok();
+                    o.since = now
+                        .checked_sub(k8s_openapi::jiff::SignedDuration::from_secs(n))
+                        .ok();
                 }
                 "sinceTime" => {
-                    o.since = Some(v.parse().map_err(|_| format!("sinceTime: {v:?} is not an RFC 3339 time"))?);
+                    o.since = Some(
+                        v.parse()
+                            .map_err(|_| format!("sinceTime: {v:?} is not an RFC 3339 time"))?,
+                    );
                 }
                 _ => {}
             }

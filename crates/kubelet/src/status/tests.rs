@@ -80,6 +80,7 @@ fn status_of(pod: &Pod, st: &PodRuntimeState) -> PodStatus {
         runtime_name: "containerd",
         waiting: &waiting,
         readiness: &readiness,
+        started: &Default::default(),
         now: Timestamp::from_second(1_700_000_100).unwrap(),
     };
     pod_status(pod, st, &ctx)

@@ -1,0 +1,663 @@
+//! End-to-end: `skiff server` with its local node agent on real containerd, driven by real
+//! kubectl. Needs root and Debian's containerd, runc, containernetworking-plugins and
+//! busybox-static (scripts/test.sh installs them).
+
+mod support;
+
+use serde_json::Value;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use support::{Cluster, BUSYBOX};
+
+const WAIT: Duration = Duration::from_secs(90);
+
+fn pod(c: &Cluster, name: &str) -> Value {
+    serde_json::from_str(&c.ok(&["get", "pod", name, "-o", "json"])).unwrap()
+}
+
+fn phase(c: &Cluster, name: &str) -> String {
+    c.jsonpath(&["pod", name], "{.status.phase}")
+}
+
+fn wait_ready(c: &Cluster, name: &str) {
+    c.wait_for(&format!("pod {name} Ready"), WAIT, || {
+        c.kubectl(&[
+            "get",
+            "pod",
+            name,
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+        ])
+        .stdout
+            == b"True"
+    });
+}
+
+fn apply(c: &Cluster, yaml: &str) {
+    c.ok_stdin(&["apply", "-f", "-"], yaml);
+}
+
+/// The waiting reason of the pod's first container, if it waits.
+fn waiting_reason(c: &Cluster, name: &str) -> String {
+    c.jsonpath(
+        &["pod", name],
+        "{.status.containerStatuses[0].state.waiting.reason}",
+    )
+}
+
+/// The body of `GET /` at `addr` (HTTP/1.0), if it answers 200.
+fn http_get(addr: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let addr: std::net::SocketAddr = addr.parse().unwrap();
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    let (head, body) = out.split_once("\r\n\r\n")?;
+    let code = head.split_whitespace().nth(1)?;
+    (code == "200").then(|| body.to_string())
+}
+
+#[test]
+fn a_deployment_runs_and_serves_logs_exec_port_forward_and_cp() {
+    let c = Cluster::start_with_agent();
+    c.ok(&[
+        "create",
+        "deployment",
+        "web",
+        &format!("--image={BUSYBOX}"),
+        "--",
+        "sh",
+        "-c",
+        "echo hello > /var/www/index.html; echo started; exec httpd -f -v -p 8080 -h /var/www",
+    ]);
+    c.ok(&["rollout", "status", "deployment/web", "--timeout=90s"]);
+    let name = c.ok(&[
+        "get",
+        "pod",
+        "-l",
+        "app=web",
+        "-o",
+        "jsonpath={.items[0].metadata.name}",
+    ]);
+    let p = pod(&c, &name);
+    assert_eq!(p["status"]["phase"], "Running");
+    assert_eq!(p["status"]["qosClass"], "BestEffort");
+    assert_eq!(p["status"]["hostIP"], "127.0.0.1");
+    let ip = p["status"]["podIP"].as_str().unwrap().to_string();
+    let net = 100 + c.port % 150;
+    assert!(
+        ip.starts_with(&format!("10.{net}.0.")),
+        "pod IP {ip} from the node's pod CIDR"
+    );
+    let cs = &p["status"]["containerStatuses"][0];
+    assert_eq!(cs["ready"], true);
+    assert_eq!(cs["started"], true);
+    assert!(cs["containerID"]
+        .as_str()
+        .unwrap()
+        .starts_with("containerd://"));
+    assert!(cs["imageID"].as_str().unwrap().contains("sha256:"));
+
+    // the pod is reachable on its IP from the node (CNI bridge)
+    assert_eq!(http_get(&format!("{ip}:8080")).as_deref(), Some("hello\n"));
+
+    // logs
+    assert!(c.ok(&["logs", &name]).contains("started"));
+    let out = c.ok(&[
+        "exec",
+        &name,
+        "--",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 0",
+    ]);
+    assert_eq!(out, "out\n");
+    let failed = c.kubectl(&["exec", &name, "--", "sh", "-c", "exit 3"]);
+    assert_eq!(
+        failed.status.code(),
+        Some(3),
+        "exec passes the exit code on"
+    );
+    let echoed = c.ok_stdin(&["exec", "-i", &name, "--", "cat"], "through stdin\n");
+    assert_eq!(echoed, "through stdin\n");
+
+    // logs -f streams what the container writes while it runs
+    let mut follow = Command::new(support::kubectl_path())
+        .args(["logs", "-f", &name])
+        .env("KUBECONFIG", c.kubeconfig())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let busybox_url = "http://127.0.0.1:8080/";
+    c.ok(&["exec", &name, "--", "wget", "-qO-", busybox_url]);
+    // read on a thread so a silent stream cannot hang the test
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let mut stdout = follow.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0
+                || tx
+                    .send(String::from_utf8_lossy(&buf[..n]).to_string())
+                    .is_err()
+            {
+                break;
+            }
+        }
+    });
+    let mut seen = String::new();
+    let deadline = Instant::now() + WAIT;
+    while !seen.contains("response:200") && Instant::now() < deadline {
+        if let Ok(chunk) = rx.recv_timeout(Duration::from_millis(500)) {
+            seen.push_str(&chunk);
+        }
+    }
+    let _ = follow.kill();
+    let _ = follow.wait();
+    assert!(
+        seen.contains("started") && seen.contains("response:200"),
+        "followed: {seen}"
+    );
+    let tail = c.ok(&["logs", &name, "--tail=1", "--timestamps"]);
+    assert_eq!(tail.lines().count(), 1);
+    assert!(tail.starts_with("20"), "timestamped: {tail}");
+
+    // port-forward, then an HTTP request through it
+    let local = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut pf = Command::new(support::kubectl_path())
+        .args([
+            "port-forward",
+            &format!("pod/{name}"),
+            &format!("{local}:8080"),
+        ])
+        .env("KUBECONFIG", c.kubeconfig())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut got = String::new();
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        if let Some(body) = http_get(&format!("127.0.0.1:{local}")) {
+            got = body;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = pf.kill();
+    let _ = pf.wait();
+    assert_eq!(got, "hello\n");
+
+    // cp in and out
+    let file = c.dir.path().join("in.txt");
+    std::fs::write(&file, "copied in\n").unwrap();
+    c.ok(&["cp", file.to_str().unwrap(), &format!("{name}:/tmp/in.txt")]);
+    assert_eq!(
+        c.ok(&["exec", &name, "--", "cat", "/tmp/in.txt"]),
+        "copied in\n"
+    );
+    let back = c.dir.path().join("out.html");
+    c.ok(&[
+        "cp",
+        &format!("{name}:/var/www/index.html"),
+        back.to_str().unwrap(),
+    ]);
+    assert_eq!(std::fs::read_to_string(back).unwrap(), "hello\n");
+
+    // errors come back as Status with upstream's messages
+    let err = c.fails(&["logs", &name, "--previous"], None);
+    assert!(err.contains("previous terminated container"), "{err}");
+    let err = c.fails(&["logs", &name, "-c", "nope"], None);
+    assert!(err.contains("container nope is not valid"), "{err}");
+}
+
+#[test]
+fn probes_restart_and_flip_readiness() {
+    let c = Cluster::start_with_agent();
+    apply(
+        &c,
+        &format!(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: probed}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: {BUSYBOX}
+    command: [sh, -c, "touch /tmp/ready /tmp/alive; mkdir -p /www; echo ok > /www/index.html; exec httpd -f -p 8080 -h /www"]
+    readinessProbe:
+      exec: {{command: [cat, /tmp/ready]}}
+      periodSeconds: 1
+      failureThreshold: 1
+    livenessProbe:
+      exec: {{command: [cat, /tmp/alive]}}
+      periodSeconds: 1
+      failureThreshold: 2
+    startupProbe:
+      httpGet: {{path: /index.html, port: 8080}}
+      periodSeconds: 1
+"#
+        ),
+    );
+    wait_ready(&c, "probed");
+    assert_eq!(
+        c.jsonpath(&["pod", "probed"], "{.status.containerStatuses[0].started}"),
+        "true"
+    );
+    // readiness fails: Ready goes False, the container keeps running
+    c.ok(&["exec", "probed", "--", "rm", "/tmp/ready"]);
+    c.wait_for("pod not ready", WAIT, || {
+        c.jsonpath(
+            &["pod", "probed"],
+            "{.status.conditions[?(@.type==\"Ready\")].status}",
+        ) == "False"
+    });
+    assert_eq!(
+        c.jsonpath(
+            &["pod", "probed"],
+            "{.status.containerStatuses[0].restartCount}"
+        ),
+        "0"
+    );
+    c.ok(&["exec", "probed", "--", "touch", "/tmp/ready"]);
+    wait_ready(&c, "probed");
+    // liveness fails: the container is killed and restarted
+    c.ok(&["exec", "probed", "--", "rm", "/tmp/alive"]);
+    c.wait_for("a restart", WAIT, || {
+        c.jsonpath(
+            &["pod", "probed"],
+            "{.status.containerStatuses[0].restartCount}",
+        ) == "1"
+    });
+    let last = c.jsonpath(
+        &["pod", "probed"],
+        "{.status.containerStatuses[0].lastState.terminated.reason}",
+    );
+    assert_eq!(last, "Error", "killed by the liveness probe");
+    // the new run has /tmp/alive again (the command recreates it) and becomes Ready
+    wait_ready(&c, "probed");
+
+    // a crashing container backs off: CrashLoopBackOff, restartCount grows
+    c.ok(&[
+        "run",
+        "crash",
+        &format!("--image={BUSYBOX}"),
+        "--",
+        "sh",
+        "-c",
+        "exit 1",
+    ]);
+    c.wait_for("CrashLoopBackOff", WAIT, || {
+        waiting_reason(&c, "crash") == "CrashLoopBackOff"
+    });
+    let restarts: i64 = c
+        .jsonpath(
+            &["pod", "crash"],
+            "{.status.containerStatuses[0].restartCount}",
+        )
+        .parse()
+        .unwrap();
+    assert!(restarts >= 1);
+    let message = c.jsonpath(
+        &["pod", "crash"],
+        "{.status.containerStatuses[0].state.waiting.message}",
+    );
+    assert!(
+        message.starts_with("back-off 10s restarting failed container=crash"),
+        "{message}"
+    );
+}
+
+#[test]
+fn config_maps_secrets_empty_dirs_and_init_containers_reach_the_containers() {
+    let c = Cluster::start_with_agent();
+    apply(
+        &c,
+        &format!(
+            r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: settings}}
+data: {{greeting: hello, colour: blue}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: creds}}
+stringData: {{password: s3cret}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: mixed, labels: {{tier: back}}}}
+spec:
+  restartPolicy: Never
+  initContainers:
+  - name: first
+    image: {BUSYBOX}
+    command: [sh, -c, "echo first >> /shared/order"]
+    volumeMounts: [{{name: shared, mountPath: /shared}}]
+  - name: second
+    image: {BUSYBOX}
+    command: [sh, -c, "echo second >> /shared/order"]
+    volumeMounts: [{{name: shared, mountPath: /shared}}]
+  containers:
+  - name: writer
+    image: {BUSYBOX}
+    command: [sh, -c, "echo \"$GREETING $PASSWORD $POD_NAME $TIER $CFG_colour\" > /shared/env; cat /config/greeting /secret/password > /shared/files; sleep 3600"]
+    env:
+    - {{name: GREETING, valueFrom: {{configMapKeyRef: {{name: settings, key: greeting}}}}}}
+    - {{name: PASSWORD, valueFrom: {{secretKeyRef: {{name: creds, key: password}}}}}}
+    - {{name: POD_NAME, valueFrom: {{fieldRef: {{fieldPath: metadata.name}}}}}}
+    - {{name: TIER, valueFrom: {{fieldRef: {{fieldPath: "metadata.labels['tier']"}}}}}}
+    envFrom:
+    - {{prefix: CFG_, configMapRef: {{name: settings}}}}
+    volumeMounts:
+    - {{name: shared, mountPath: /shared}}
+    - {{name: config, mountPath: /config}}
+    - {{name: secret, mountPath: /secret}}
+  - name: reader
+    image: {BUSYBOX}
+    command: [sleep, "3600"]
+    volumeMounts:
+    - {{name: shared, mountPath: /data}}
+    - {{name: mem, mountPath: /mem}}
+  volumes:
+  - {{name: shared, emptyDir: {{}}}}
+  - {{name: mem, emptyDir: {{medium: Memory}}}}
+  - {{name: config, configMap: {{name: settings}}}}
+  - {{name: secret, secret: {{secretName: creds}}}}
+"#
+        ),
+    );
+    wait_ready(&c, "mixed");
+    let read = |path: &str| c.ok(&["exec", "mixed", "-c", "reader", "--", "cat", path]);
+    c.wait_for("the writer's files", WAIT, || {
+        c.kubectl(&["exec", "mixed", "-c", "reader", "--", "cat", "/data/files"])
+            .status
+            .success()
+    });
+    assert_eq!(
+        read("/data/order"),
+        "first\nsecond\n",
+        "init containers ran in order"
+    );
+    assert_eq!(read("/data/env"), "hello s3cret mixed back blue\n");
+    assert_eq!(read("/data/files"), "hellos3cret");
+    let mounts = c.ok(&[
+        "exec",
+        "mixed",
+        "-c",
+        "reader",
+        "--",
+        "grep",
+        " /mem ",
+        "/proc/mounts",
+    ]);
+    assert!(
+        mounts.contains("tmpfs"),
+        "medium: Memory is a tmpfs: {mounts}"
+    );
+    // a ConfigMap update reaches the mounted file
+    c.ok(&[
+        "patch",
+        "configmap",
+        "settings",
+        "-p",
+        r#"{"data":{"greeting":"updated"}}"#,
+    ]);
+    c.wait_for("the update in the volume", WAIT, || {
+        c.kubectl(&[
+            "exec",
+            "mixed",
+            "-c",
+            "writer",
+            "--",
+            "cat",
+            "/config/greeting",
+        ])
+        .stdout
+            == b"updated"
+    });
+    let init = pod(&c, "mixed")["status"]["initContainerStatuses"].clone();
+    assert_eq!(init[0]["state"]["terminated"]["reason"], "Completed");
+    assert_eq!(init[1]["state"]["terminated"]["reason"], "Completed");
+}
+
+#[test]
+fn jobs_complete_and_unknown_images_back_off() {
+    let c = Cluster::start_with_agent();
+    c.ok(&[
+        "create",
+        "job",
+        "once",
+        &format!("--image={BUSYBOX}"),
+        "--",
+        "sh",
+        "-c",
+        "echo done",
+    ]);
+    c.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/once",
+        "--timeout=90s",
+    ]);
+    let name = c.ok(&[
+        "get",
+        "pod",
+        "-l",
+        "job-name=once",
+        "-o",
+        "jsonpath={.items[0].metadata.name}",
+    ]);
+    assert_eq!(phase(&c, &name), "Succeeded");
+    assert_eq!(
+        c.jsonpath(
+            &["pod", &name],
+            "{.status.containerStatuses[0].state.terminated.reason}"
+        ),
+        "Completed"
+    );
+    assert_eq!(c.ok(&["logs", &name]), "done\n");
+
+    c.ok(&["run", "ghost", "--image=127.0.0.1:1/does-not-exist:1"]);
+    c.wait_for("ErrImagePull", WAIT, || {
+        waiting_reason(&c, "ghost") == "ErrImagePull"
+    });
+    c.wait_for("ImagePullBackOff", WAIT, || {
+        waiting_reason(&c, "ghost") == "ImagePullBackOff"
+    });
+    assert_eq!(phase(&c, "ghost"), "Pending");
+
+    c.ok(&[
+        "run",
+        "never",
+        &format!("--image={BUSYBOX}-absent"),
+        "--image-pull-policy=Never",
+    ]);
+    c.wait_for("ErrImageNeverPull", WAIT, || {
+        waiting_reason(&c, "never") == "ErrImageNeverPull"
+    });
+}
+
+fn running_with_arg(marker: &str) -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        std::fs::read(e.path().join("cmdline"))
+            .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == marker.as_bytes()))
+    })
+}
+
+#[test]
+fn deleting_a_pod_stops_its_processes_within_the_grace_period() {
+    let c = Cluster::start_with_agent();
+    // PID 1 ignores SIGTERM: the kill comes when the grace period ends
+    let marker = format!("9{}77", c.port);
+    c.ok(&[
+        "run",
+        "stubborn",
+        &format!("--image={BUSYBOX}"),
+        "--",
+        "sleep",
+        &marker,
+    ]);
+    wait_ready(&c, "stubborn");
+    assert!(running_with_arg(&marker));
+    let started = Instant::now();
+    c.ok(&["delete", "pod", "stubborn", "--grace-period=2"]);
+    let took = started.elapsed();
+    assert!(
+        !running_with_arg(&marker),
+        "the container's process is gone once the pod is"
+    );
+    assert!(
+        took >= Duration::from_secs(2),
+        "the grace period was honoured ({took:?})"
+    );
+    assert!(c
+        .fails(&["get", "pod", "stubborn"], None)
+        .contains("NotFound"));
+}
+
+#[test]
+fn the_agent_adopts_its_containers_after_kill_9() {
+    let mut c = Cluster::start_with_agent();
+    c.ok(&[
+        "run",
+        "keeper",
+        &format!("--image={BUSYBOX}"),
+        "--",
+        "sleep",
+        "3600",
+    ]);
+    wait_ready(&c, "keeper");
+    let before = c.jsonpath(
+        &["pod", "keeper"],
+        "{.status.containerStatuses[0].containerID}",
+    );
+    c.restart();
+    // the node agent comes back, finds the container and leaves it alone
+    std::thread::sleep(Duration::from_secs(3));
+    wait_ready(&c, "keeper");
+    let after = c.jsonpath(
+        &["pod", "keeper"],
+        "{.status.containerStatuses[0].containerID}",
+    );
+    assert_eq!(before, after);
+    assert_eq!(
+        c.jsonpath(
+            &["pod", "keeper"],
+            "{.status.containerStatuses[0].restartCount}"
+        ),
+        "0"
+    );
+    let out = Command::new("ctr")
+        .arg("--address")
+        .arg(c.containerd_socket())
+        .args(["-n", "k8s.io", "tasks", "ls"])
+        .output()
+        .unwrap();
+    let tasks = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        tasks.lines().filter(|l| l.contains("RUNNING")).count(),
+        2,
+        "sandbox + container, no duplicates:\n{tasks}"
+    );
+}
+
+#[test]
+fn a_second_agent_joins_with_the_token_and_runs_pods() {
+    let c = Cluster::start_with_agent();
+    let token = std::fs::read_to_string(c.dir.path().join("node-token")).unwrap();
+    let server = format!("https://127.0.0.1:{}", c.port);
+    let agent_dir = tempfile::tempdir().unwrap();
+    let images = agent_dir.path().join("agent/images");
+    std::fs::create_dir_all(&images).unwrap();
+    std::fs::copy(
+        c.dir.path().join("agent/images/busybox.tar"),
+        images.join("busybox.tar"),
+    )
+    .unwrap();
+    let kubelet_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let agent = |token: &str| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_skiff"));
+        cmd.args(["agent", "--server", &server, "--token", token, "--data-dir"])
+            .arg(agent_dir.path())
+            .args(["--node-name", "second", "--node-ip", "127.0.0.1"])
+            .args(["--cni-bridge", &format!("sk{kubelet_port}")])
+            .args(["--kubelet-port", &kubelet_port.to_string()]);
+        cmd
+    };
+    let refused = agent("skiff::server:wrong").output().unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("refused the token"), "{stderr}");
+
+    let log = std::fs::File::create(agent_dir.path().join("agent.log")).unwrap();
+    let mut child = agent(token.trim())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    struct Cleanup<'a>(&'a mut std::process::Child, &'a std::path::Path);
+    impl Drop for Cleanup<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+            let _ = Command::new(env!("CARGO_BIN_EXE_skiff"))
+                .args(["killall", "--data-dir"])
+                .arg(self.1)
+                .status();
+        }
+    }
+    let _cleanup = Cleanup(&mut child, agent_dir.path());
+    c.wait_for("node second Ready", WAIT, || {
+        c.kubectl(&[
+            "get",
+            "node",
+            "second",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+        ])
+        .stdout
+            == b"True"
+    });
+    apply(
+        &c,
+        &format!(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: there}}
+spec:
+  nodeName: second
+  containers:
+  - {{name: app, image: {BUSYBOX}, command: [sh, -c, "echo on $NODE; sleep 3600"], env: [{{name: NODE, valueFrom: {{fieldRef: {{fieldPath: spec.nodeName}}}}}}]}}
+"#
+        ),
+    );
+    wait_ready(&c, "there");
+    let p = pod(&c, "there");
+    let net = 100 + c.port % 150;
+    let ip = p["status"]["podIP"].as_str().unwrap();
+    assert!(
+        ip.starts_with(&format!("10.{net}.1.")),
+        "the second node's pod CIDR: {ip}"
+    );
+    c.wait_for("its log", WAIT, || {
+        c.kubectl(&["logs", "there"]).stdout == b"on second\n"
+    });
+    assert_eq!(c.ok(&["exec", "there", "--", "echo", "hi"]), "hi\n");
+}
