@@ -10,7 +10,7 @@ need_apt=()
 # busybox image from busybox-static, and the CRI bindings need protoc to build
 for pair in unzip:unzip pip:python3-pip containerd:containerd runc:runc ctr:containerd \
   protoc:protobuf-compiler /usr/lib/cni/bridge:containernetworking-plugins \
-  /bin/busybox:busybox-static ip:iproute2; do
+  /bin/busybox:busybox-static ip:iproute2 docker-registry:docker-registry skopeo:skopeo; do
   want="${pair%%:*}"
   if [[ "$want" == /* ]]; then
     [ -e "$want" ] || need_apt+=("${pair##*:}")

@@ -4,6 +4,7 @@
 //! PLEG), reports pod status and finishes graceful deletes.
 
 pub mod env;
+pub mod hooks;
 pub mod objects;
 pub mod probe;
 pub mod volumes;
@@ -368,7 +369,7 @@ impl Inner {
                 .unwrap_or(30)
                 .max(0) as u64;
             self.syncer
-                .terminate(&uid, Duration::from_secs(grace))
+                .terminate_pod(&pod, Duration::from_secs(grace))
                 .await
                 .map_err(|e| e.to_string())?;
             volumes::cleanup(&self.config.pods_dir(), &uid).await;

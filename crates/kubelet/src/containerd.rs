@@ -46,6 +46,8 @@ pub enum Error {
 pub struct Containerd {
     /// Its CRI socket.
     pub socket: PathBuf,
+    /// Where registry `hosts.toml` files go (none: the host's containerd decides).
+    pub registry_dir: Option<PathBuf>,
     /// Where CNI configuration files go for it.
     pub cni_conf_dir: PathBuf,
     /// Where it looks for CNI plugins.
@@ -190,6 +192,7 @@ impl Containerd {
         }
         let mut own = Containerd {
             socket: layout.socket.clone(),
+            registry_dir: Some(layout.registry_dir.clone()),
             cni_conf_dir: layout.cni_conf_dir.clone(),
             cni_bin_dir: PathBuf::from(DEBIAN_CNI_BIN),
             child: None,
@@ -268,6 +271,7 @@ impl Containerd {
         }
         Containerd {
             socket: socket.to_path_buf(),
+            registry_dir: None,
             cni_conf_dir: PathBuf::from("/etc/cni/net.d"),
             cni_bin_dir: bin,
             child: None,

@@ -26,6 +26,8 @@ pub struct CriRuntime {
     images: ImageServiceClient<Channel>,
     /// Statuses of exited containers by id: they never change, so they are asked for once.
     exited: std::sync::Arc<Mutex<HashMap<String, ContainerStatus>>>,
+    /// Registry credentials for pulls.
+    registries: std::sync::Arc<crate::registries::Registries>,
 }
 
 fn rpc(e: tonic::Status) -> Error {
@@ -56,7 +58,15 @@ impl CriRuntime {
             runtime: RuntimeServiceClient::new(channel.clone()).max_decoding_message_size(64 << 20),
             images: ImageServiceClient::new(channel).max_decoding_message_size(64 << 20),
             exited: Default::default(),
+            registries: Default::default(),
         })
+    }
+
+    /// Pulls with the credentials of `registries`.
+    #[must_use]
+    pub fn with_registries(mut self, registries: crate::registries::Registries) -> Self {
+        self.registries = std::sync::Arc::new(registries);
+        self
     }
 
     /// Whether the runtime answers `Version` within a second.
@@ -364,7 +374,12 @@ impl Runtime for CriRuntime {
                     image: image.to_string(),
                     ..Default::default()
                 }),
-                auth: None,
+                auth: self.registries.auth_for(image).map(|a| cri::AuthConfig {
+                    username: a.username.clone(),
+                    password: a.password.clone(),
+                    identity_token: a.auth.clone(),
+                    ..Default::default()
+                }),
                 sandbox_config: None,
             })
             .await

@@ -12,6 +12,7 @@ pub mod lease;
 pub mod node;
 pub mod pod_state;
 pub mod pod_sync;
+pub mod registries;
 pub mod report;
 pub mod runtime;
 pub mod server;

@@ -217,7 +217,48 @@ impl PodSyncer {
             .create_container(&sandbox.id, &config, &sandbox_config)
             .await?;
         self.runtime.start_container(&id).await?;
+        if let Some(h) = c.lifecycle.as_ref().and_then(|l| l.post_start.as_ref()) {
+            let ip = sandbox.ip.clone().unwrap_or_default();
+            let timeout = Duration::from_secs(30);
+            if let Err(m) = crate::agent::hooks::run(&self.runtime, h, &id, c, &ip, timeout).await {
+                tracing::info!(container = %c.name, "postStart hook failed, killing the container: {m}");
+                self.runtime.stop_container(&id, Duration::ZERO).await?;
+            }
+        }
         Ok(Step::Wait)
+    }
+
+    /// Runs the preStop hooks of the pod's running containers (all at once, within `grace`),
+    /// then stops everything with what is left of the grace period.
+    pub async fn terminate_pod(&self, pod: &Pod, grace: Duration) -> Result<()> {
+        let uid = pod.metadata.uid.clone().unwrap_or_default();
+        let started = tokio::time::Instant::now();
+        let state = PodRuntimeState::read(&*self.runtime, &uid).await?;
+        let ip = state
+            .sandbox
+            .as_ref()
+            .and_then(|s| s.ip.clone())
+            .unwrap_or_default();
+        let spec = pod.spec.clone().unwrap_or_default();
+        let hooks = spec.containers.iter().filter_map(|c| {
+            let hook = c.lifecycle.as_ref()?.pre_stop.as_ref()?;
+            let run = state
+                .attempts(&c.name)
+                .into_iter()
+                .find(|r| r.state == ContainerState::Running)?
+                .clone();
+            let (ip, runtime) = (ip.clone(), self.runtime.clone());
+            Some(async move {
+                if let Err(m) =
+                    crate::agent::hooks::run(&runtime, hook, &run.id, c, &ip, grace).await
+                {
+                    tracing::info!(container = %c.name, "preStop hook failed: {m}");
+                }
+            })
+        });
+        futures::future::join_all(hooks).await;
+        let left = grace.saturating_sub(started.elapsed());
+        self.terminate(&uid, left).await
     }
 
     /// Makes sure the container's image is there per its pull policy; false (with the

@@ -37,6 +37,9 @@ pub struct NodeArgs {
     /// A CRI socket to use instead of finding or starting containerd.
     #[arg(long)]
     pub container_runtime_endpoint: Option<PathBuf>,
+    /// Registry mirrors, TLS and credentials (k3s `registries.yaml` format).
+    #[arg(long, default_value = "/etc/skiff/registries.yaml")]
+    pub private_registry: PathBuf,
     /// The Linux bridge pods attach to (distinct per agent when several share a host).
     #[arg(long, default_value = skiff_network::cni::BRIDGE)]
     pub cni_bridge: String,
@@ -118,10 +121,19 @@ pub async fn start(
     let agent_dir = data_dir.join("agent");
     std::fs::create_dir_all(&agent_dir)
         .with_context(|| format!("creating {}", agent_dir.display()))?;
+    let registries = skiff_kubelet::registries::Registries::load(&args.private_registry)?;
+    // written before containerd starts; it reads them at every pull
+    registries.write_hosts(&skiff_kubelet::containerd::Layout::new(&agent_dir).registry_dir)?;
     let containerd =
         Containerd::find_or_start(&agent_dir, args.container_runtime_endpoint.as_deref()).await?;
+    if containerd.registry_dir.is_none() && registries != Default::default() {
+        tracing::warn!(
+            "mirrors and TLS settings of {} apply only to a containerd this agent starts; credentials still apply",
+            args.private_registry.display()
+        );
+    }
     import_images(&containerd, &agent_dir).await?;
-    let runtime = CriRuntime::connect(&containerd.socket)?;
+    let runtime = CriRuntime::connect(&containerd.socket)?.with_registries(registries);
     let ip = args.node_ip.clone().unwrap_or_else(default_node_ip);
     let mut node = NodeConfig::from_host(&args.name(), &ip);
     node.kubelet_port = i32::from(args.kubelet_port);

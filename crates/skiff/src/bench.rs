@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 mod density;
+mod pods;
 
 /// What to benchmark.
 #[derive(clap::Subcommand)]
@@ -21,6 +22,8 @@ pub enum Bench {
     Api(ApiArgs),
     /// Scheduler and hollow nodes: pods bound and Running per second, API latency, memory.
     Density(density::DensityArgs),
+    /// One real node (containerd): pod startup latency, agent memory, containerd floor.
+    Pods(pods::PodsArgs),
 }
 
 /// Options of `skiff bench api`.
@@ -45,6 +48,7 @@ pub async fn run(what: Bench) -> Result<()> {
     match what {
         Bench::Api(args) => api(args).await,
         Bench::Density(args) => density::density(args).await,
+        Bench::Pods(args) => pods::pods(args).await,
     }
 }
 

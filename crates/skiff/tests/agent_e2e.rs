@@ -661,3 +661,226 @@ spec:
     });
     assert_eq!(c.ok(&["exec", "there", "--", "echo", "hi"]), "hi\n");
 }
+
+#[test]
+fn security_contexts_host_network_and_lifecycle_hooks_apply() {
+    let c = Cluster::start_with_agent();
+    let hooks_dir = c.dir.path().join("hooks");
+    std::fs::create_dir_all(&hooks_dir).unwrap();
+    apply(
+        &c,
+        &format!(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: locked}}
+spec:
+  securityContext: {{runAsUser: 1000, runAsGroup: 2000}}
+  containers:
+  - name: app
+    image: {BUSYBOX}
+    command: [sh, -c, "sleep 3600"]
+    securityContext:
+      readOnlyRootFilesystem: true
+      capabilities: {{drop: [ALL]}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: hostnet}}
+spec:
+  hostNetwork: true
+  containers:
+  - {{name: app, image: {BUSYBOX}, command: [sleep, "3600"]}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: hooked}}
+spec:
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: app
+    image: {BUSYBOX}
+    command: [sh, -c, "trap 'exit 0' TERM; while true; do sleep 1; done"]
+    volumeMounts: [{{name: out, mountPath: /out}}]
+    lifecycle:
+      postStart: {{exec: {{command: [sh, -c, "echo post > /out/post"]}}}}
+      preStop: {{exec: {{command: [sh, -c, "echo pre > /out/pre"]}}}}
+  volumes:
+  - {{name: out, hostPath: {{path: {hooks}, type: Directory}}}}
+"#,
+            hooks = hooks_dir.display()
+        ),
+    );
+    for p in ["locked", "hostnet", "hooked"] {
+        wait_ready(&c, p);
+    }
+    assert_eq!(c.ok(&["exec", "locked", "--", "id", "-u"]), "1000\n");
+    assert_eq!(c.ok(&["exec", "locked", "--", "id", "-g"]), "2000\n");
+    let touch = c.kubectl(&["exec", "locked", "--", "touch", "/x"]);
+    assert!(!touch.status.success(), "the root filesystem is read-only");
+    let caps = c.ok(&[
+        "exec",
+        "locked",
+        "--",
+        "grep",
+        "CapEff",
+        "/proc/self/status",
+    ]);
+    assert!(
+        caps.trim().ends_with("0000000000000000"),
+        "every capability dropped: {caps}"
+    );
+
+    // a host-network pod has the node's IP and sees the host's interfaces
+    assert_eq!(
+        c.jsonpath(&["pod", "hostnet"], "{.status.podIP}"),
+        "127.0.0.1"
+    );
+    let links = c.ok(&["exec", "hostnet", "--", "ip", "-o", "link"]);
+    assert!(
+        links.contains(&format!("sk{}", c.port)),
+        "the node's bridge is visible: {links}"
+    );
+
+    assert_eq!(
+        std::fs::read_to_string(hooks_dir.join("post")).unwrap(),
+        "post\n"
+    );
+    c.ok(&["delete", "pod", "hooked"]);
+    assert_eq!(
+        std::fs::read_to_string(hooks_dir.join("pre")).unwrap(),
+        "pre\n"
+    );
+}
+
+/// A Debian `docker-registry` on a loopback port; killed on drop.
+struct Registry {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    fn start() -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog: {{level: error}}\nstorage: {{filesystem: {{rootdirectory: {}}}}}\nhttp: {{addr: 127.0.0.1:{port}}}\n",
+                dir.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("docker-registry (Debian package docker-registry)");
+        let r = Registry {
+            child,
+            port,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "docker-registry did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        r
+    }
+
+    /// Pushes an OCI archive as `repo:tag` with skopeo.
+    fn push(&self, archive: &std::path::Path, repo_tag: &str) {
+        let out = Command::new("skopeo")
+            .args(["copy", "--dest-tls-verify=false"])
+            .arg(format!("oci-archive:{}", archive.display()))
+            .arg(format!("docker://127.0.0.1:{}/{repo_tag}", self.port))
+            .output()
+            .expect("skopeo (Debian package skopeo)");
+        assert!(
+            out.status.success(),
+            "skopeo copy: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn images_are_pulled_from_a_registry_directly_and_through_a_mirror() {
+    let registry = Registry::start();
+    let scratch = tempfile::tempdir().unwrap();
+    let archive = scratch.path().join("pushed.tar");
+    let out = Command::new(env!("CARGO_BIN_EXE_skiff"))
+        .args([
+            "image",
+            "busybox",
+            "--name",
+            "skiff.local/pushed:1",
+            "--out",
+        ])
+        .arg(&archive)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    registry.push(&archive, "test/pushed:1");
+    registry.push(&archive, "library/mirrored:1");
+    let registries = scratch.path().join("registries.yaml");
+    std::fs::write(
+        &registries,
+        format!(
+            "mirrors:\n  docker.io:\n    endpoint: [\"http://127.0.0.1:{}\"]\n",
+            registry.port
+        ),
+    )
+    .unwrap();
+    let c = Cluster::start_with_agent_args(&["--private-registry", registries.to_str().unwrap()]);
+    let direct = format!("127.0.0.1:{}/test/pushed:1", registry.port);
+    c.ok(&[
+        "run",
+        "direct",
+        &format!("--image={direct}"),
+        "--",
+        "sleep",
+        "3600",
+    ]);
+    c.ok(&[
+        "run",
+        "mirrored",
+        "--image=docker.io/library/mirrored:1",
+        "--",
+        "sleep",
+        "3600",
+    ]);
+    wait_ready(&c, "direct");
+    wait_ready(&c, "mirrored");
+    for p in ["direct", "mirrored"] {
+        let id = c.jsonpath(&["pod", p], "{.status.containerStatuses[0].imageID}");
+        assert!(id.contains("sha256:"), "{p}: {id}");
+    }
+    // Always pulls again, and still finds the image
+    c.ok(&[
+        "run",
+        "always",
+        &format!("--image={direct}"),
+        "--image-pull-policy=Always",
+        "--",
+        "sleep",
+        "3600",
+    ]);
+    wait_ready(&c, "always");
+}

@@ -26,6 +26,8 @@ pub struct Cluster {
     child: Option<Child>,
     /// With a local node agent: its kubelet port.
     pub kubelet_port: Option<u16>,
+    /// Extra server flags.
+    extra: Vec<String>,
 }
 
 /// The name of the test image every agent cluster imports at start.
@@ -48,6 +50,7 @@ impl Cluster {
             port: free_port(),
             child: None,
             kubelet_port: None,
+            extra: Vec::new(),
         };
         c.boot();
         c
@@ -56,6 +59,11 @@ impl Cluster {
     /// Starts a server with its local node agent (real containerd; needs root) and a busybox
     /// image in the agent's air-gap folder; waits until the node is Ready.
     pub fn start_with_agent() -> Cluster {
+        Self::start_with_agent_args(&[])
+    }
+
+    /// [`Cluster::start_with_agent`] with extra server flags.
+    pub fn start_with_agent_args(extra: &[&str]) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let images = dir.path().join("agent/images");
         std::fs::create_dir_all(&images).unwrap();
@@ -74,6 +82,7 @@ impl Cluster {
             port: free_port(),
             child: None,
             kubelet_port: Some(free_port()),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
         };
         c.boot();
         let node = c.node_name();
@@ -148,6 +157,7 @@ impl Cluster {
                     .args(["--cni-bridge", &format!("sk{}", self.port)]);
             }
         }
+        cmd.args(&self.extra);
         let child = cmd
             .stdout(Stdio::null())
             .stderr(log)

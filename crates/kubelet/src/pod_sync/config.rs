@@ -32,6 +32,7 @@ fn pod_labels(pod: &Pod) -> BTreeMap<String, String> {
 pub fn sandbox_config(pod: &Pod, attempt: u32, setup: &PodSetup) -> PodSandboxConfig {
     let m = &pod.metadata;
     let spec = pod.spec.as_ref();
+    let host_network = spec.and_then(|s| s.host_network).unwrap_or(false);
     let mut labels = m.labels.clone().unwrap_or_default();
     labels.extend(pod_labels(pod));
     PodSandboxConfig {
@@ -41,11 +42,15 @@ pub fn sandbox_config(pod: &Pod, attempt: u32, setup: &PodSetup) -> PodSandboxCo
             uid: m.uid.clone().unwrap_or_default(),
             attempt,
         },
-        hostname: spec
-            .and_then(|s| s.hostname.clone())
-            .or_else(|| m.name.clone())
-            .unwrap_or_default(),
-        host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
+        // a host-network pod shares the node's UTS namespace: it keeps the node's hostname
+        hostname: if host_network {
+            String::new()
+        } else {
+            spec.and_then(|s| s.hostname.clone())
+                .or_else(|| m.name.clone())
+                .unwrap_or_default()
+        },
+        host_network,
         labels,
         annotations: m.annotations.clone().unwrap_or_default(),
         log_directory: setup.log_directory.clone(),
