@@ -43,6 +43,9 @@ pub struct NodeArgs {
     /// The Linux bridge pods attach to (distinct per agent when several share a host).
     #[arg(long, default_value = skiff_network::cni::BRIDGE)]
     pub cni_bridge: String,
+    /// Pods synced at once (upstream runs one worker per pod; containerd does the heavy lifting).
+    #[arg(long, default_value_t = 32)]
+    pub pod_workers: usize,
     /// Port of the kubelet API (logs, exec, attach, port-forward for the API server).
     #[arg(long, default_value_t = 10250)]
     pub kubelet_port: u16,
@@ -140,6 +143,7 @@ pub async fn start(
     let mut config = AgentConfig::new(node, agent_dir, containerd.cni_conf_dir.clone());
     config.ca_pem = ca_pem.to_string();
     config.cni_bridge = args.cni_bridge.clone();
+    config.workers = args.pod_workers.max(1);
     let agent = Agent::start(client, Arc::new(runtime), config).await?;
     Ok(RunningAgent {
         containerd,

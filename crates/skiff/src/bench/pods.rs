@@ -22,6 +22,9 @@ pub struct PodsArgs {
     /// Runs of `ctr run --rm` for the containerd floor.
     #[arg(long, default_value_t = 5)]
     floor_runs: usize,
+    /// Extra flags for the agent (e.g. --agent-arg=--pod-workers=8).
+    #[arg(long = "agent-arg", allow_hyphen_values = true)]
+    agent_args: Vec<String>,
     /// Seconds to wait for every pod to run.
     #[arg(long, default_value_t = 120)]
     timeout: u64,
@@ -236,6 +239,38 @@ pub async fn pods(args: PodsArgs) -> Result<()> {
         args.floor_runs,
         ms(percentile(&floor, 0.5)),
         ms(percentile(&floor, 0.0))
+    );
+    // and as many containers as pods, all at once: what this machine's containerd manages
+    let t = Instant::now();
+    let runs = (0..args.pods).map(|i| {
+        let socket = socket.clone();
+        async move {
+            tokio::process::Command::new("ctr")
+                .arg("--address")
+                .arg(&socket)
+                .args([
+                    "-n",
+                    "k8s.io",
+                    "run",
+                    "--rm",
+                    IMAGE,
+                    &format!("bench-par-{i}"),
+                    "true",
+                ])
+                .output()
+                .await
+                .map(|o| o.status.success())
+        }
+    });
+    let ok = futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .filter(|r| matches!(r, Ok(true)))
+        .count();
+    println!(
+        "containerd floor, {} `ctr run --rm` at once: {} ({ok} succeeded; no sandbox, no CNI)",
+        args.pods,
+        ms(t.elapsed())
     );
     drop(agent);
     let _ = server.child.kill();
