@@ -264,7 +264,8 @@ impl Runtime for CriRuntime {
         let mut client = self.runtime.clone();
         let request = cri::StopContainerRequest {
             container_id: id.to_string(),
-            timeout: timeout.as_secs() as i64,
+            // whole seconds, rounded up: a grace period is never cut short
+            timeout: timeout.as_secs_f64().ceil() as i64,
         };
         // the call lasts as long as the grace period; no client-side deadline shorter than it
         client.stop_container(request).await.map_err(rpc)?;

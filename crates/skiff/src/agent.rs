@@ -239,6 +239,23 @@ pub async fn killall(data_dir: Option<PathBuf>) -> Result<()> {
             println!("removed {} pod sandbox(es)", sandboxes.len());
         }
     }
+    // shims left without a containerd (or that it could not stop): kill their process trees
+    let socket = layout.socket.display().to_string();
+    let shims = processes_with_arg(&socket);
+    for shim in &shims {
+        for pid in descendants(*shim).into_iter().chain([*shim]) {
+            let _ = tokio::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status()
+                .await;
+        }
+    }
+    if !shims.is_empty() {
+        println!(
+            "killed {} container shim(s) and their processes",
+            shims.len()
+        );
+    }
     let config = layout.config.display().to_string();
     for pid in processes_with_arg(&config) {
         let _ = tokio::process::Command::new("kill")
@@ -277,9 +294,50 @@ pub async fn killall(data_dir: Option<PathBuf>) -> Result<()> {
         }
     }
     if let Some(run) = layout.socket.parent() {
+        // container root filesystems and shm mounts left by killed shims
+        let mut mounts: Vec<String> = std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
+            .filter(|m| Path::new(m).starts_with(run) || Path::new(m).starts_with(&agent_dir))
+            .collect();
+        mounts.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        for m in &mounts {
+            let _ = tokio::process::Command::new("umount")
+                .args(["-l", m])
+                .status()
+                .await;
+        }
         let _ = std::fs::remove_dir_all(run);
     }
     Ok(())
+}
+
+/// Every process below `pid` (children first found, deepest last).
+fn descendants(pid: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+                .filter_map(|p| {
+                    let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+                    // the parent pid is the second field after the parenthesised name
+                    let after = stat.rsplit_once(')')?.1;
+                    let ppid = after.split_whitespace().nth(1)?.parse().ok()?;
+                    Some((p, ppid))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    let mut frontier = vec![pid];
+    while let Some(p) = frontier.pop() {
+        for (child, _) in parents.iter().filter(|(_, pp)| *pp == p) {
+            out.push(*child);
+            frontier.push(*child);
+        }
+    }
+    out
 }
 
 /// Pids of processes with `arg` among their arguments.
