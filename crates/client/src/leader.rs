@@ -9,6 +9,7 @@ use std::future::Future;
 use std::time::Duration;
 
 /// Holds a named Lease while the work it guards runs.
+#[derive(Clone)]
 pub struct LeaderElector {
     api: Api<Lease>,
     name: String,
@@ -60,6 +61,29 @@ impl LeaderElector {
         tokio::select! {
             _ = work => {}
             _ = renew => tracing::error!(lease = %self.name, "lost leadership"),
+        }
+    }
+
+    /// Gives the Lease up if this identity holds it (on clean shutdown), so a successor need
+    /// not wait for it to expire.
+    pub async fn release(&self) -> Result<(), kube::Error> {
+        let Some(mut lease) = self.api.get_opt(&self.name).await? else {
+            return Ok(());
+        };
+        let spec = lease.spec.get_or_insert_with(Default::default);
+        if spec.holder_identity.as_deref() != Some(self.identity.as_str()) {
+            return Ok(());
+        }
+        spec.holder_identity = Some(String::new());
+        spec.lease_duration_seconds = Some(1);
+        match self
+            .api
+            .replace(&self.name, &PostParams::default(), &lease)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+            Err(e) => Err(e),
         }
     }
 

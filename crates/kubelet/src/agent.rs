@@ -6,6 +6,7 @@
 pub mod env;
 pub mod hooks;
 pub mod objects;
+pub mod pressure;
 pub mod probe;
 pub mod volumes;
 
@@ -486,7 +487,9 @@ async fn heartbeat(inner: Arc<Inner>) {
     loop {
         tokio::time::sleep(inner.config.status_interval).await;
         let old = inner.nodes.get(&inner.config.node.name);
-        if let Err(e) = post_status(&api, &inner.config.node, old.as_deref()).await {
+        let mut node = inner.config.node.clone();
+        node.pressure = pressure::measure(&inner.config.agent_dir);
+        if let Err(e) = post_status(&api, &node, old.as_deref()).await {
             tracing::warn!("posting node status: {e}");
         }
     }

@@ -53,6 +53,19 @@ pub struct NodeConfig {
     pub labels: BTreeMap<String, String>,
     /// The port of the kubelet API.
     pub kubelet_port: i32,
+    /// Resource pressure measured on the node.
+    pub pressure: Pressure,
+}
+
+/// Which resources the node is short of (upstream's eviction signals).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pressure {
+    /// Available memory below the threshold.
+    pub memory: bool,
+    /// Free disk space or inodes below the threshold.
+    pub disk: bool,
+    /// Free process ids below the threshold.
+    pub pid: bool,
 }
 
 /// The kubelet version reported in nodeInfo (Kubernetes v1.33, as the API served).
@@ -85,6 +98,7 @@ impl NodeConfig {
             os_image: "Debian GNU/Linux 12 (bookworm)".to_string(),
             labels: BTreeMap::new(),
             kubelet_port: 10250,
+            pressure: Pressure::default(),
         }
     }
 }
@@ -140,28 +154,69 @@ fn node_condition(
 
 /// The conditions of a healthy node; transition times kept from `old` where unchanged.
 pub fn healthy_conditions(old: Option<&[NodeCondition]>, now: Timestamp) -> Vec<NodeCondition> {
+    conditions(Pressure::default(), old, now)
+}
+
+/// The node's conditions under `pressure` (upstream's reasons and messages); transition times
+/// kept from `old` where unchanged.
+pub fn conditions(
+    pressure: Pressure,
+    old: Option<&[NodeCondition]>,
+    now: Timestamp,
+) -> Vec<NodeCondition> {
+    let flag = |b: bool| if b { "True" } else { "False" };
     let mut out = vec![
-        node_condition(
-            "MemoryPressure",
-            "False",
-            "KubeletHasSufficientMemory",
-            "kubelet has sufficient memory available",
-            now,
-        ),
-        node_condition(
-            "DiskPressure",
-            "False",
-            "KubeletHasNoDiskPressure",
-            "kubelet has no disk pressure",
-            now,
-        ),
-        node_condition(
-            "PIDPressure",
-            "False",
-            "KubeletHasSufficientPID",
-            "kubelet has sufficient PID available",
-            now,
-        ),
+        if pressure.memory {
+            node_condition(
+                "MemoryPressure",
+                flag(true),
+                "KubeletHasInsufficientMemory",
+                "kubelet has insufficient memory available",
+                now,
+            )
+        } else {
+            node_condition(
+                "MemoryPressure",
+                flag(false),
+                "KubeletHasSufficientMemory",
+                "kubelet has sufficient memory available",
+                now,
+            )
+        },
+        if pressure.disk {
+            node_condition(
+                "DiskPressure",
+                flag(true),
+                "KubeletHasDiskPressure",
+                "kubelet has disk pressure",
+                now,
+            )
+        } else {
+            node_condition(
+                "DiskPressure",
+                flag(false),
+                "KubeletHasNoDiskPressure",
+                "kubelet has no disk pressure",
+                now,
+            )
+        },
+        if pressure.pid {
+            node_condition(
+                "PIDPressure",
+                flag(true),
+                "KubeletHasInsufficientPID",
+                "kubelet has insufficient PID available",
+                now,
+            )
+        } else {
+            node_condition(
+                "PIDPressure",
+                flag(false),
+                "KubeletHasSufficientPID",
+                "kubelet has sufficient PID available",
+                now,
+            )
+        },
         node_condition(
             "Ready",
             "True",
@@ -203,7 +258,7 @@ pub fn node_status(cfg: &NodeConfig, old: Option<&[NodeCondition]>, now: Timesta
     NodeStatus {
         allocatable: Some(capacity.clone()),
         capacity: Some(capacity),
-        conditions: Some(healthy_conditions(old, now)),
+        conditions: Some(conditions(cfg.pressure, old, now)),
         addresses: Some(vec![
             NodeAddress {
                 type_: "InternalIP".into(),

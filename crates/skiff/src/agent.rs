@@ -140,6 +140,9 @@ pub async fn start(
     let ip = args.node_ip.clone().unwrap_or_else(default_node_ip);
     let mut node = NodeConfig::from_host(&args.name(), &ip);
     node.kubelet_port = i32::from(args.kubelet_port);
+    if let Some((_, total, _, _)) = skiff_kubelet::agent::pressure::filesystem(&agent_dir) {
+        node.ephemeral_storage = format!("{}Ki", total / 1024);
+    }
     let mut config = AgentConfig::new(node, agent_dir, containerd.cni_conf_dir.clone());
     config.ca_pem = ca_pem.to_string();
     config.cni_bridge = args.cni_bridge.clone();

@@ -137,6 +137,7 @@ async fn server(args: ServerArgs) -> Result<()> {
     let identity = format!("{}_{}", hostname(), std::process::id());
     // the scheduler and the controllers share one watch and one cache per resource type
     let informers = skiff_client::SharedInformers::default();
+    let mut electors = Vec::new();
     if !args.disable_scheduler {
         let client = in_process_client(&running, "system:kube-scheduler");
         let elector = skiff_client::LeaderElector::new(
@@ -145,6 +146,7 @@ async fn server(args: ServerArgs) -> Result<()> {
             "kube-scheduler",
             &identity,
         );
+        electors.push(elector.clone());
         let config = skiff_scheduler::Config {
             informers: informers.clone(),
             ..Default::default()
@@ -159,6 +161,7 @@ async fn server(args: ServerArgs) -> Result<()> {
             "kube-controller-manager",
             &identity,
         );
+        electors.push(elector.clone());
         let config = skiff_controllers::Config {
             cluster_cidr: args.cluster_cidr.clone(),
             node_cidr_mask_size: args.node_cidr_mask_size,
@@ -192,6 +195,12 @@ async fn server(args: ServerArgs) -> Result<()> {
     };
     wait_for_signal().await?;
     tracing::info!("shutting down");
+    // a restarted server need not wait for its own Leases to expire
+    for e in &electors {
+        if let Err(err) = e.release().await {
+            tracing::warn!("releasing a Lease: {err}");
+        }
+    }
     if let Some(a) = local_agent {
         a.stop().await;
     }

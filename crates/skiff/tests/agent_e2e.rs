@@ -100,6 +100,55 @@ fn a_deployment_runs_and_serves_logs_exec_port_forward_and_cp() {
         .starts_with("containerd://"));
     assert!(cs["imageID"].as_str().unwrap().contains("sha256:"));
 
+    // the node reports what the host has
+    let node: Value =
+        serde_json::from_str(&c.ok(&["get", "node", &c.node_name(), "-o", "json"])).unwrap();
+    let st = &node["status"];
+    assert!(st["capacity"]["ephemeral-storage"]
+        .as_str()
+        .unwrap()
+        .ends_with("Ki"));
+    assert_eq!(
+        st["nodeInfo"]["containerRuntimeVersion"]
+            .as_str()
+            .unwrap()
+            .split("://")
+            .next(),
+        Some("containerd")
+    );
+    // pressure is measured (this host may really be short of something): each condition's
+    // reason must match its status, with upstream's wording
+    let expected = [
+        (
+            "MemoryPressure",
+            "KubeletHasSufficientMemory",
+            "KubeletHasInsufficientMemory",
+        ),
+        (
+            "DiskPressure",
+            "KubeletHasNoDiskPressure",
+            "KubeletHasDiskPressure",
+        ),
+        (
+            "PIDPressure",
+            "KubeletHasSufficientPID",
+            "KubeletHasInsufficientPID",
+        ),
+        ("Ready", "KubeletReady", "KubeletReady"),
+    ];
+    let conds = st["conditions"].as_array().unwrap();
+    assert_eq!(conds.len(), expected.len());
+    for (c, (kind, calm, short)) in conds.iter().zip(expected) {
+        assert_eq!(c["type"], kind);
+        let want = if c["status"] == "True" && kind != "Ready" {
+            short
+        } else {
+            calm
+        };
+        assert_eq!(c["reason"], want, "{kind}");
+    }
+    assert_eq!(conds[3]["status"], "True");
+
     // the pod is reachable on its IP from the node (CNI bridge)
     assert_eq!(http_get(&format!("{ip}:8080")).as_deref(), Some("hello\n"));
 

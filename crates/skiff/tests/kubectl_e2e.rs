@@ -592,3 +592,28 @@ fn server_side_apply_prunes_conflicts_and_forces() {
     );
     assert!(managers.contains("Apply"), "{managers}");
 }
+
+#[test]
+fn a_clean_shutdown_gives_up_the_leader_leases() {
+    let mut c = Cluster::start();
+    let holder = |c: &Cluster, lease: &str| {
+        c.jsonpath(
+            &["lease", "-n", "kube-system", lease],
+            "{.spec.holderIdentity}",
+        )
+    };
+    c.wait_for(
+        "the scheduler's Lease",
+        std::time::Duration::from_secs(30),
+        || {
+            c.kubectl(&["get", "lease", "-n", "kube-system", "kube-scheduler"])
+                .status
+                .success()
+        },
+    );
+    assert!(!holder(&c, "kube-scheduler").is_empty());
+    // back without a scheduler or controllers: nothing takes the Leases again
+    c.restart_gracefully_with(&["--disable-scheduler", "--disable-controller-manager"]);
+    assert_eq!(holder(&c, "kube-scheduler"), "");
+    assert_eq!(holder(&c, "kube-controller-manager"), "");
+}

@@ -187,6 +187,19 @@ impl Cluster {
         self.boot();
     }
 
+    /// Stops the server with SIGTERM (a clean shutdown) and starts it again with `extra`
+    /// flags instead of the ones it had.
+    pub fn restart_gracefully_with(&mut self, extra: &[&str]) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let _ = c.wait();
+        }
+        self.extra = extra.iter().map(|s| s.to_string()).collect();
+        self.boot();
+    }
+
     /// Kills the server process.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
