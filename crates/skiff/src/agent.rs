@@ -344,7 +344,7 @@ fn descendants(pid: u32) -> Vec<u32> {
 }
 
 /// Pids of processes with `arg` among their arguments.
-fn processes_with_arg(arg: &str) -> Vec<u32> {
+pub(crate) fn processes_with_arg(arg: &str) -> Vec<u32> {
     let Ok(rd) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };

@@ -280,18 +280,6 @@ pub async fn pods(args: PodsArgs) -> Result<()> {
 
 /// Pids of the containerd the agent in `agent_dir` started.
 fn containerd_pids(agent_dir: &std::path::Path) -> Vec<u32> {
-    let config = skiff_kubelet::containerd::Layout::new(&agent_dir.join("agent"))
-        .config
-        .display()
-        .to_string();
-    let Ok(rd) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    rd.flatten()
-        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == config.as_bytes()))
-        })
-        .collect()
+    let config = skiff_kubelet::containerd::Layout::new(&agent_dir.join("agent")).config;
+    crate::agent::processes_with_arg(&config.display().to_string())
 }
