@@ -7,8 +7,10 @@ pub mod events;
 pub mod informer;
 pub mod kubeconfig;
 pub mod leader;
+pub mod quantity;
 pub mod queue;
 pub mod shared;
+pub mod storage;
 
 pub use events::{EventRecorder, EventType};
 pub use informer::{Change, Informer, Store};

@@ -6,10 +6,11 @@ use k8s_openapi::api::apps::v1::{
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{
-    LimitRange, Namespace, Node, PersistentVolumeClaim, Pod, ReplicationController, ResourceQuota,
-    ServiceAccount,
+    LimitRange, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod,
+    ReplicationController, ResourceQuota, ServiceAccount,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
 use serde::de::DeserializeOwned;
@@ -94,6 +95,10 @@ pub struct Informers {
     pub pod_disruption_budgets: Informer<PodDisruptionBudget>,
     /// PersistentVolumeClaims.
     pub persistent_volume_claims: Informer<PersistentVolumeClaim>,
+    /// PersistentVolumes.
+    pub persistent_volumes: Informer<PersistentVolume>,
+    /// StorageClasses.
+    pub storage_classes: Informer<StorageClass>,
     /// ServiceAccounts.
     pub service_accounts: Informer<ServiceAccount>,
     /// ResourceQuotas.
@@ -130,6 +135,8 @@ impl Informers {
             cron_jobs: informer(client, shared),
             pod_disruption_budgets: informer(client, shared),
             persistent_volume_claims: informer(client, shared),
+            persistent_volumes: informer(client, shared),
+            storage_classes: informer(client, shared),
             service_accounts: informer(client, shared),
             resource_quotas: informer(client, shared),
             limit_ranges: informer(client, shared),
@@ -162,6 +169,8 @@ impl Informers {
             cron_jobs,
             pod_disruption_budgets,
             persistent_volume_claims,
+            persistent_volumes,
+            storage_classes,
             service_accounts,
             resource_quotas,
             limit_ranges,

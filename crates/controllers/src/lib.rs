@@ -1,6 +1,7 @@
 //! The controllers that keep desired state, each a client of the API through kube-rs:
-//! workloads, garbage collection, namespaces, nodes, service accounts, disruption budgets
-//! and quotas. All share one set of informers and are level-triggered (key queues).
+//! workloads, garbage collection, namespaces, nodes, service accounts, disruption budgets,
+//! quotas and persistent volumes. All share one set of informers and are level-triggered (key
+//! queues).
 
 pub mod claim;
 pub mod cronjob;
@@ -23,6 +24,7 @@ pub mod resource_quota;
 pub mod selector;
 pub mod service_account;
 pub mod statefulset;
+pub mod volume;
 
 pub use informers::Informers;
 
@@ -89,6 +91,7 @@ pub async fn run(client: kube::Client, config: Config) {
     let service_accounts = service_account::ServiceAccountController::new(&ctx, &informers);
     let disruption = disruption::DisruptionController::new(&ctx, &informers);
     let resource_quota = resource_quota::ResourceQuotaController::new(&ctx, &informers);
+    let volumes = volume::VolumeController::new(&ctx, &informers);
     informers.start().await;
     tracing::info!("controller caches loaded; starting controllers");
     replica_sets.start();
@@ -105,5 +108,6 @@ pub async fn run(client: kube::Client, config: Config) {
     service_accounts.start();
     disruption.start();
     resource_quota.start();
+    volumes.start();
     futures::future::pending::<()>().await;
 }

@@ -51,6 +51,8 @@ pub struct AgentConfig {
     /// Nameserver, search domains and options given to pods with `dnsPolicy: ClusterFirst`
     /// (none: the host's resolver settings).
     pub cluster_dns: Option<crate::runtime::DnsConfig>,
+    /// Where the built-in local-path provisioner keeps volumes (none: it does not run).
+    pub local_storage: Option<PathBuf>,
 }
 
 impl AgentConfig {
@@ -66,6 +68,7 @@ impl AgentConfig {
             status_interval: Duration::from_secs(10),
             cluster_dns: None,
             ca_pem: String::new(),
+            local_storage: None,
         }
     }
 
@@ -206,6 +209,13 @@ impl Agent {
         tasks.spawn(relist(inner.clone()));
         tasks.spawn(prober(inner.clone()));
         tasks.spawn(resync(inner.clone()));
+        if let Some(root) = inner.config.local_storage.clone() {
+            tasks.spawn(crate::local_path::LocalPath::run(
+                inner.client.clone(),
+                name.clone(),
+                root,
+            ));
+        }
         for _ in 0..inner.config.workers.max(1) {
             tasks.spawn(worker(inner.clone()));
         }

@@ -9,6 +9,7 @@ pub mod containerd;
 pub mod cri;
 pub mod image;
 pub mod lease;
+pub mod local_path;
 pub mod node;
 pub mod pod_state;
 pub mod pod_sync;

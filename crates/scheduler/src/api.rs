@@ -1,10 +1,14 @@
-//! The scheduler's writes: bindings, PodScheduled conditions, nominations and victim deletion.
+//! The scheduler's writes: volume pre-binding, bindings, PodScheduled conditions, nominations and victim deletion.
 
-use k8s_openapi::api::core::v1::{Binding, ObjectReference, Pod};
+use crate::plugins::volume_binding;
+use k8s_openapi::api::core::v1::{
+    Binding, ObjectReference, PersistentVolume, PersistentVolumeClaim, Pod,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::Api;
 use serde_json::json;
+use skiff_client::storage::{BOUND_BY_CONTROLLER, SELECTED_NODE};
 
 /// Errors writing to the API.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +74,51 @@ fn names(pod: &Pod) -> (&str, &str) {
         pod.metadata.namespace.as_deref().unwrap_or("default"),
         pod.metadata.name.as_deref().unwrap_or_default(),
     )
+}
+
+/// Writes what the pod's delayed claims need before it is bound (the VolumeBinding PreBind).
+pub async fn prebind_volumes(
+    client: &kube::Client,
+    pod: &Pod,
+    node: &str,
+    writes: &[volume_binding::Write],
+) -> Result<()> {
+    let fail = |source| Error::Bind {
+        pod: format!("{}/{}", names(pod).0, names(pod).1),
+        node: node.to_string(),
+        source,
+    };
+    for w in writes {
+        match w {
+            volume_binding::Write::ClaimVolume {
+                volume,
+                resource_version,
+                claim: (ns, name, uid),
+            } => {
+                let api: Api<PersistentVolume> = Api::all(client.clone());
+                let patch = json!({
+                    "metadata": {"resourceVersion": resource_version,
+                                 "annotations": {BOUND_BY_CONTROLLER: "yes"}},
+                    "spec": {"claimRef": {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                                          "namespace": ns, "name": name, "uid": uid}},
+                });
+                api.patch(volume, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                    .map_err(fail)?;
+            }
+            volume_binding::Write::SelectNode {
+                claim: (ns, name),
+                node,
+            } => {
+                let api: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), ns);
+                let patch = json!({"metadata": {"annotations": {SELECTED_NODE: node}}});
+                api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                    .map_err(fail)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// POSTs a Binding of `pod` to `node`.

@@ -4,6 +4,7 @@ use crate::cache::Cache;
 use crate::plugins::inter_pod_affinity::{self, AffinityFilterState};
 use crate::plugins::node_affinity::NodeAffinityState;
 use crate::plugins::pod_topology_spread::{self, SpreadConstraint, SpreadFilterState};
+use crate::plugins::volume_binding::VolumeState;
 use crate::pod_info::{host_ports, HostPort, PodAffinityTerms};
 use crate::resources::{pod_requests, PodRequests};
 use crate::selector::{LabelSelector, Labels, NO_LABELS};
@@ -41,6 +42,8 @@ pub struct CycleState<'a> {
     pub spread_score: Vec<SpreadConstraint>,
     /// Whether `spread_score` holds the system defaults.
     pub spread_defaulted: bool,
+    /// The pod's PersistentVolumeClaims (filled in by the VolumeBinding pre-filter).
+    pub volumes: VolumeState,
 }
 
 impl<'a> CycleState<'a> {
@@ -76,6 +79,7 @@ impl<'a> CycleState<'a> {
             spread_filter: None,
             spread_score: Vec::new(),
             spread_defaulted: false,
+            volumes: VolumeState::default(),
         };
         state.affinity_filter = inter_pod_affinity::pre_filter(&state, cache);
         let (filter, score, defaulted) = pod_topology_spread::constraints(pod, default_selector);

@@ -13,6 +13,8 @@ pub struct Diagnosis {
     pub num_all_nodes: usize,
     /// Node name and why it was rejected.
     pub failures: Vec<(String, Failure)>,
+    /// Why a pre-filter rejected the pod on every node, if one did.
+    pub pre_filter: Option<String>,
 }
 
 impl Diagnosis {
@@ -41,6 +43,9 @@ impl Diagnosis {
     pub fn message(&self) -> String {
         if self.num_all_nodes == 0 {
             return NO_NODES.to_string();
+        }
+        if let Some(m) = &self.pre_filter {
+            return format!("0/{} nodes are available: {m}.", self.num_all_nodes);
         }
         let reasons = self
             .failures
@@ -109,6 +114,7 @@ mod tests {
                     ),
                 ),
             ],
+            pre_filter: None,
         };
         assert_eq!(
             d.message(),
@@ -131,6 +137,7 @@ mod tests {
                     &["Insufficient cpu", "Insufficient memory"],
                 ),
             )],
+            pre_filter: None,
         };
         assert_eq!(
             d.message(),

@@ -20,6 +20,8 @@ pub enum Plugin {
     NodePorts,
     /// Requests versus allocatable.
     NodeResourcesFit,
+    /// PersistentVolumeClaims: bound volumes' node affinity, delayed binding.
+    VolumeBinding,
     /// Topology spread constraints.
     PodTopologySpread,
     /// Pod affinity and anti-affinity.

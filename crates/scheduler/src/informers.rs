@@ -5,14 +5,18 @@ use crate::cache::Cache;
 use crate::config::DEFAULT_SCHEDULER;
 use crate::default_selector::{controller_of, default_selector, ControllerKind};
 use crate::framework::{Plugin, PluginSet};
+use crate::plugins::volume_binding::VolumeListers;
 use crate::pod_info::CachedPod;
 use crate::priority::pod_priority;
 use crate::queue::SchedulingQueue;
 use crate::selector::LabelSelector;
 use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod, ReplicationController, Service};
+use k8s_openapi::api::core::v1::{
+    Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicationController, Service,
+};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::scheduling::v1::PriorityClass;
+use k8s_openapi::api::storage::v1::StorageClass;
 use kube::Resource;
 use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
@@ -56,6 +60,8 @@ pub struct Listers {
     pub stateful_sets: Store<StatefulSet>,
     /// PodDisruptionBudgets.
     pub pdbs: Store<PodDisruptionBudget>,
+    /// Claims, volumes and classes for VolumeBinding.
+    pub volumes: VolumeListers,
     ready: Vec<Store<Pod>>,
     nodes: Store<Node>,
     namespaces: Store<Namespace>,
@@ -70,6 +76,9 @@ impl Listers {
         self.replica_sets.wait_ready().await;
         self.stateful_sets.wait_ready().await;
         self.pdbs.wait_ready().await;
+        self.volumes.claims.wait_ready().await;
+        self.volumes.volumes.wait_ready().await;
+        self.volumes.classes.wait_ready().await;
         self.nodes.wait_ready().await;
         self.namespaces.wait_ready().await;
         for s in &self.ready {
@@ -150,8 +159,21 @@ pub fn start(client: &kube::Client, informers: &SharedInformers, shared: &Shared
         Change::Deleted(pod) => on_pod_deleted(&s, pod),
     });
 
+    let volumes = VolumeListers {
+        claims: spawn(volume_events(
+            informers.all::<PersistentVolumeClaim>(client),
+            shared,
+        )),
+        volumes: spawn(volume_events(
+            informers.all::<PersistentVolume>(client),
+            shared,
+        )),
+        classes: spawn(volume_events(informers.all::<StorageClass>(client), shared)),
+    };
+
     Listers {
         priority_classes,
+        volumes,
         services: spawn(informers.all::<Service>(client)),
         replication_controllers: spawn(informers.all::<ReplicationController>(client)),
         replica_sets: spawn(informers.all::<ReplicaSet>(client)),
@@ -161,6 +183,17 @@ pub fn start(client: &kube::Client, informers: &SharedInformers, shared: &Shared
         namespaces: spawn(namespaces),
         ready: vec![spawn(pods)],
     }
+}
+
+/// Claim, volume and class changes may let pods waiting on VolumeBinding fit.
+fn volume_events<K>(informer: Informer<K>, shared: &Shared) -> Informer<K>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Default,
+{
+    let queue = shared.queue.clone();
+    informer.on_change(move |_| queue.move_all(Plugin::VolumeBinding.bit()));
+    informer
 }
 
 fn node_changed(old: &Node, new: &Node) -> bool {

@@ -9,6 +9,7 @@ pub mod node_resources_fit;
 pub mod node_unschedulable;
 pub mod pod_topology_spread;
 pub mod taint_toleration;
+pub mod volume_binding;
 
 use crate::cache::Cache;
 use crate::cycle_state::CycleState;
@@ -23,6 +24,7 @@ pub fn run_filters(cycle: &CycleState, node: &NodeInfo) -> FilterResult {
     node_affinity::filter(cycle, node)?;
     node_ports::filter(cycle, node)?;
     node_resources_fit::filter(cycle, node)?;
+    volume_binding::filter(cycle, node)?;
     pod_topology_spread::filter(cycle, node)?;
     inter_pod_affinity::filter(cycle, node)
 }

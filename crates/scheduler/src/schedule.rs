@@ -90,6 +90,7 @@ impl Scheduler {
             0 => Err(Diagnosis {
                 num_all_nodes: nodes.len(),
                 failures,
+                pre_filter: None,
             }),
             1 => Ok(feasible[0].name().to_string()),
             _ => {

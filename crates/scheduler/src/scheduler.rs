@@ -5,8 +5,10 @@ use crate::api;
 use crate::cache::Cache;
 use crate::config::Config;
 use crate::cycle_state::CycleState;
-use crate::diagnosis::with_post_filter;
+use crate::diagnosis::{with_post_filter, Diagnosis};
+use crate::framework::{Code, Failure, Plugin};
 use crate::informers::{self, Listers, Shared, POD_GONE};
+use crate::plugins::volume_binding;
 use crate::pod_info::CachedPod;
 use crate::preemption::{preempt, Candidate};
 use crate::priority::may_preempt;
@@ -54,6 +56,24 @@ struct Loop {
     algorithm: schedule::Scheduler,
 }
 
+/// A pre-filter's rejection, the same on every node (so preemption cannot help).
+fn rejected_everywhere(cache: &Cache, message: String) -> Diagnosis {
+    let nodes = cache.nodes();
+    let failure = Failure::new(
+        Plugin::VolumeBinding,
+        Code::UnschedulableAndUnresolvable,
+        message.clone(),
+    );
+    Diagnosis {
+        num_all_nodes: nodes.len(),
+        failures: nodes
+            .iter()
+            .map(|n| (n.name().to_string(), failure.clone()))
+            .collect(),
+        pre_filter: Some(message),
+    }
+}
+
 /// What the background task does after a failed attempt.
 struct Failed {
     pod: Arc<Pod>,
@@ -88,13 +108,25 @@ impl Loop {
         let cycle_no = self.shared.queue.cycle();
         let default_selector = self.listers.default_selector(&pod);
         let mut cache = self.shared.cache.lock();
-        let cycle = CycleState::new(&pod, qp.priority, default_selector, &cache);
-        let diagnosis = match self.algorithm.schedule(&cycle, &cache) {
+        let mut cycle = CycleState::new(&pod, qp.priority, default_selector, &cache);
+        let volumes = volume_binding::pre_filter(&pod, &self.listers.volumes);
+        let outcome = match volumes {
+            Ok(v) => {
+                cycle.volumes = v;
+                self.algorithm.schedule(&cycle, &cache)
+            }
+            Err(message) => Err(rejected_everywhere(&cache, message)),
+        };
+        let diagnosis = match outcome {
             Ok(node) => {
+                let writes = cache
+                    .node(&node)
+                    .map(|n| volume_binding::pre_bind(&cycle.volumes, n))
+                    .unwrap_or_default();
                 cache.assume(Arc::new(CachedPod::new(pod.clone(), qp.priority)), &node);
                 drop(cache);
                 self.shared.queue.done(&qp.key);
-                self.spawn_bind(qp, node, permit);
+                self.spawn_bind(qp, node, writes, permit);
                 return;
             }
             Err(d) => d,
@@ -144,12 +176,21 @@ impl Loop {
         );
     }
 
-    fn spawn_bind(&self, qp: QueuedPod, node: String, permit: OwnedSemaphorePermit) {
+    fn spawn_bind(
+        &self,
+        qp: QueuedPod,
+        node: String,
+        volumes: Vec<volume_binding::Write>,
+        permit: OwnedSemaphorePermit,
+    ) {
         let client = self.client.clone();
         let events = self.events.clone();
         let shared = self.shared.clone();
         tokio::spawn(async move {
-            let result = api::bind(&client, &qp.pod, &node).await;
+            let mut result = api::prebind_volumes(&client, &qp.pod, &node, &volumes).await;
+            if result.is_ok() {
+                result = api::bind(&client, &qp.pod, &node).await;
+            }
             drop(permit);
             match result {
                 Ok(()) => events.publish(

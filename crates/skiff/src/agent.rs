@@ -49,6 +49,9 @@ pub struct NodeArgs {
     /// Port of the kubelet API (logs, exec, attach, port-forward for the API server).
     #[arg(long, default_value_t = 10250)]
     pub kubelet_port: u16,
+    /// Where the built-in local-path provisioner creates volumes (default: `<data-dir>/storage`).
+    #[arg(long)]
+    pub default_local_storage_path: Option<PathBuf>,
 }
 
 /// The node's IP: the first global IPv4 address, else loopback.
@@ -147,6 +150,11 @@ pub async fn start(
     config.ca_pem = ca_pem.to_string();
     config.cni_bridge = args.cni_bridge.clone();
     config.workers = args.pod_workers.max(1);
+    config.local_storage = Some(
+        args.default_local_storage_path
+            .clone()
+            .unwrap_or_else(|| data_dir.join("storage")),
+    );
     let agent = Agent::start(client, Arc::new(runtime), config).await?;
     Ok(RunningAgent {
         containerd,

@@ -933,3 +933,210 @@ fn images_are_pulled_from_a_registry_directly_and_through_a_mirror() {
     ]);
     wait_ready(&c, "always");
 }
+
+fn jsonpath_of(c: &Cluster, kind: &str, name: &str, path: &str) -> String {
+    c.jsonpath(&[kind, name], path)
+}
+
+#[test]
+fn claims_get_local_path_volumes_that_outlive_pods_and_go_with_the_claim() {
+    let c = Cluster::start_with_agent();
+    let node = c.node_name();
+    let classes = c.ok(&["get", "storageclass"]);
+    assert!(
+        classes.contains("local-path (default)")
+            && classes.contains("rancher.io/local-path")
+            && classes.contains("WaitForFirstConsumer"),
+        "{classes}"
+    );
+
+    // a claim without a class gets the default and waits for its first consumer
+    apply(
+        &c,
+        r#"{"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "64Mi"}}}}"#,
+    );
+    assert_eq!(
+        jsonpath_of(&c, "pvc", "data", "{.spec.storageClassName}"),
+        "local-path"
+    );
+    c.wait_for("the WaitForFirstConsumer event", WAIT, || {
+        c.ok(&["get", "events", "--field-selector=involvedObject.name=data"])
+            .contains("waiting for first consumer to be created before binding")
+    });
+    assert_eq!(jsonpath_of(&c, "pvc", "data", "{.status.phase}"), "Pending");
+
+    let pod_with_claim = |name: &str, script: &str| {
+        format!(
+            r#"{{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "{name}"}},
+                "spec": {{"restartPolicy": "Never", "terminationGracePeriodSeconds": 1,
+                  "containers": [{{"name": "c", "image": "{BUSYBOX}", "command": ["sh", "-c", "{script}"],
+                                   "volumeMounts": [{{"name": "d", "mountPath": "/data"}}]}}],
+                  "volumes": [{{"name": "d", "persistentVolumeClaim": {{"claimName": "data"}}}}]}}}}"#
+        )
+    };
+    apply(&c, &pod_with_claim("writer", "echo kept > /data/file"));
+    c.wait_for("writer Succeeded", WAIT, || {
+        phase(&c, "writer") == "Succeeded"
+    });
+    assert_eq!(jsonpath_of(&c, "pvc", "data", "{.status.phase}"), "Bound");
+    assert_eq!(
+        jsonpath_of(
+            &c,
+            "pvc",
+            "data",
+            "{.metadata.annotations.volume\\.kubernetes\\.io/selected-node}"
+        ),
+        node
+    );
+    let uid = jsonpath_of(&c, "pvc", "data", "{.metadata.uid}");
+    let volume = jsonpath_of(&c, "pvc", "data", "{.spec.volumeName}");
+    assert_eq!(volume, format!("pvc-{uid}"));
+    assert_eq!(jsonpath_of(&c, "pv", &volume, "{.status.phase}"), "Bound");
+    assert_eq!(
+        jsonpath_of(&c, "pv", &volume, "{.spec.claimRef.name}"),
+        "data"
+    );
+    assert_eq!(
+        jsonpath_of(
+            &c,
+            "pv",
+            &volume,
+            "{.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values[0]}"
+        ),
+        node
+    );
+    let folder = std::path::PathBuf::from(jsonpath_of(&c, "pv", &volume, "{.spec.hostPath.path}"));
+    assert_eq!(
+        folder.parent(),
+        Some(c.data_dir().join("storage").as_path())
+    );
+    assert_eq!(
+        std::fs::read_to_string(folder.join("file")).unwrap(),
+        "kept\n"
+    );
+
+    // the data outlives the pod that wrote it
+    apply(
+        &c,
+        &pod_with_claim("reader", "cat /data/file; exec sleep 3600"),
+    );
+    wait_ready(&c, "reader");
+    assert_eq!(c.ok(&["logs", "reader"]), "kept\n");
+
+    // a claim in use stays (Terminating) until its last pod goes; then its volume goes too
+    c.ok(&["delete", "pvc", "data", "--wait=false"]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !jsonpath_of(&c, "pvc", "data", "{.metadata.deletionTimestamp}").is_empty(),
+        "the claim in use must stay"
+    );
+    assert_eq!(
+        jsonpath_of(&c, "pvc", "data", "{.metadata.finalizers[0]}"),
+        "kubernetes.io/pvc-protection"
+    );
+    c.ok(&["delete", "pod", "reader", "writer"]);
+    c.wait_for("the claim gone", WAIT, || {
+        !c.kubectl(&["get", "pvc", "data"]).status.success()
+    });
+    c.wait_for("the volume gone", WAIT, || {
+        !c.kubectl(&["get", "pv", &volume]).status.success()
+    });
+    assert!(!folder.exists(), "{} must be removed", folder.display());
+}
+
+#[test]
+fn static_volumes_bind_at_once_are_retained_and_missing_claims_keep_pods_pending() {
+    let c = Cluster::start_with_agent();
+    let host = c.data_dir().join("static-volume");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("hello"), "static\n").unwrap();
+    apply(
+        &c,
+        &format!(
+            r#"{{"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {{"name": "manual-1"}},
+                "spec": {{"capacity": {{"storage": "1Gi"}}, "accessModes": ["ReadWriteOnce"],
+                         "storageClassName": "manual", "persistentVolumeReclaimPolicy": "Retain",
+                         "hostPath": {{"path": "{}"}}}}}}"#,
+            host.display()
+        ),
+    );
+    c.wait_for("manual-1 Available", WAIT, || {
+        jsonpath_of(&c, "pv", "manual-1", "{.status.phase}") == "Available"
+    });
+    apply(
+        &c,
+        r#"{"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "too-big"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "manual",
+                     "resources": {"requests": {"storage": "2Gi"}}}}"#,
+    );
+    apply(
+        &c,
+        r#"{"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "fits"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "manual",
+                     "resources": {"requests": {"storage": "512Mi"}}}}"#,
+    );
+    // no class named "manual" exists, so binding is immediate and needs no pod
+    c.wait_for("fits Bound", WAIT, || {
+        jsonpath_of(&c, "pvc", "fits", "{.status.phase}") == "Bound"
+    });
+    assert_eq!(
+        jsonpath_of(&c, "pvc", "fits", "{.spec.volumeName}"),
+        "manual-1"
+    );
+    assert_eq!(
+        jsonpath_of(&c, "pvc", "fits", "{.status.capacity.storage}"),
+        "1Gi"
+    );
+    assert_eq!(
+        jsonpath_of(&c, "pv", "manual-1", "{.status.phase}"),
+        "Bound"
+    );
+    assert_eq!(
+        jsonpath_of(&c, "pvc", "too-big", "{.status.phase}"),
+        "Pending"
+    );
+
+    // a pod whose claim is unbound with immediate binding, or missing, is not scheduled
+    let pod = |name: &str, claim: &str| {
+        format!(
+            r#"{{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "{name}"}},
+                "spec": {{"terminationGracePeriodSeconds": 1,
+                  "containers": [{{"name": "c", "image": "{BUSYBOX}", "command": ["sh", "-c", "cat /data/hello; exec sleep 3600"],
+                                   "volumeMounts": [{{"name": "d", "mountPath": "/data"}}]}}],
+                  "volumes": [{{"name": "d", "persistentVolumeClaim": {{"claimName": "{claim}"}}}}]}}}}"#
+        )
+    };
+    apply(&c, &pod("unbound", "too-big"));
+    apply(&c, &pod("missing", "nope"));
+    let scheduled = |name: &str| {
+        jsonpath_of(
+            &c,
+            "pod",
+            name,
+            "{.status.conditions[?(@.type==\"PodScheduled\")].message}",
+        )
+    };
+    c.wait_for("unschedulable pods", WAIT, || {
+        !scheduled("unbound").is_empty() && !scheduled("missing").is_empty()
+    });
+    assert_eq!(
+        scheduled("unbound"),
+        "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.."
+    );
+    assert_eq!(
+        scheduled("missing"),
+        "0/1 nodes are available: persistentvolumeclaim \"nope\" not found. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.."
+    );
+
+    // the bound static volume serves a pod; released, it keeps its data (Retain)
+    apply(&c, &pod("user", "fits"));
+    wait_ready(&c, "user");
+    assert_eq!(c.ok(&["logs", "user"]), "static\n");
+    c.ok(&["delete", "pod", "user", "unbound", "missing"]);
+    c.ok(&["delete", "pvc", "fits"]);
+    c.wait_for("manual-1 Released", WAIT, || {
+        jsonpath_of(&c, "pv", "manual-1", "{.status.phase}") == "Released"
+    });
+    assert!(host.join("hello").exists());
+}

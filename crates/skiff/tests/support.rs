@@ -104,6 +104,11 @@ impl Cluster {
         c
     }
 
+    /// The server's data folder.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     /// The local agent's node name.
     pub fn node_name(&self) -> String {
         format!("node-{}", self.port)

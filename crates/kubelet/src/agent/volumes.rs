@@ -1,4 +1,5 @@
-//! Pod volumes on the node: emptyDir (disk or tmpfs), hostPath, and ConfigMap, Secret,
+//! Pod volumes on the node: emptyDir (disk or tmpfs), hostPath, PersistentVolumeClaims bound
+//! to hostPath or local volumes, and ConfigMap, Secret,
 //! downwardAPI and projected volumes written the way upstream's atomic writer does (a
 //! timestamped folder behind a `..data` link, so updates appear all at once).
 
@@ -277,6 +278,23 @@ async fn prepare_one(
                 ))
             }
             _ => {}
+        }
+        return Ok(path);
+    }
+    if let Some(c) = &v.persistent_volume_claim {
+        let (path, create) = objects
+            .claim_path(namespace, &c.claim_name)
+            .await
+            .map_err(|e| fail(name, e))?
+            .map_err(|m| fail(name, m))?;
+        let path = PathBuf::from(path);
+        if create {
+            std::fs::create_dir_all(&path).map_err(io)?;
+        } else if !path.exists() {
+            return Err(fail(
+                name,
+                format!("path {} does not exist", path.display()),
+            ));
         }
         return Ok(path);
     }
