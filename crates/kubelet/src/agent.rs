@@ -3,6 +3,7 @@
 //! and environment, notices container changes by relisting the runtime (as upstream's generic
 //! PLEG), reports pod status and finishes graceful deletes.
 
+pub mod cgroups;
 pub mod env;
 pub mod hooks;
 pub mod objects;
@@ -53,6 +54,8 @@ pub struct AgentConfig {
     pub cluster_dns: Option<crate::runtime::DnsConfig>,
     /// Where the built-in local-path provisioner keeps volumes (none: it does not run).
     pub local_storage: Option<PathBuf>,
+    /// Whether pods get cgroups by QoS class under `/kubepods` (cgroupfs driver).
+    pub pod_cgroups: bool,
 }
 
 impl AgentConfig {
@@ -69,6 +72,7 @@ impl AgentConfig {
             cluster_dns: None,
             ca_pem: String::new(),
             local_storage: None,
+            pod_cgroups: false,
         }
     }
 
@@ -315,10 +319,24 @@ impl Inner {
         let _ = std::fs::create_dir_all(&log_directory);
         Ok(PodSetup {
             log_directory: log_directory.display().to_string(),
-            cgroup_parent: String::new(),
+            cgroup_parent: if self.config.pod_cgroups {
+                let qos = crate::status::qos::qos_class(&spec);
+                cgroups::pod_parent(qos, &uid)
+            } else {
+                String::new()
+            },
             dns: self.dns(pod),
             containers,
         })
+    }
+
+    /// Removes what a pod whose containers are gone leaves on the node: volume folders and
+    /// cgroups.
+    async fn cleanup(&self, uid: &str) {
+        volumes::cleanup(&self.config.pods_dir(), uid).await;
+        if self.config.pod_cgroups {
+            cgroups::remove_pod(uid);
+        }
     }
 
     /// Resolver settings per dnsPolicy and dnsConfig (as upstream).
@@ -367,7 +385,7 @@ impl Inner {
                 .terminate(&prev, Duration::from_secs(2))
                 .await
                 .map_err(|e| e.to_string())?;
-            volumes::cleanup(&self.config.pods_dir(), &prev).await;
+            self.cleanup(&prev).await;
             self.owners.lock().remove(key);
             self.written.lock().remove(key);
         }
@@ -383,7 +401,7 @@ impl Inner {
                 .terminate_pod(&pod, Duration::from_secs(grace))
                 .await
                 .map_err(|e| e.to_string())?;
-            volumes::cleanup(&self.config.pods_dir(), &uid).await;
+            self.cleanup(&uid).await;
             self.owners.lock().remove(key);
             report::delete_stopped(&self.client, &pod)
                 .await
@@ -575,7 +593,7 @@ async fn remove_orphans(inner: &Inner) {
         if let Err(e) = inner.syncer.terminate(&uid, Duration::from_secs(2)).await {
             tracing::warn!(%uid, "removing orphaned pod: {e}");
         }
-        volumes::cleanup(&inner.config.pods_dir(), &uid).await;
+        inner.cleanup(&uid).await;
     }
 }
 

@@ -150,6 +150,7 @@ pub async fn start(
     config.ca_pem = ca_pem.to_string();
     config.cni_bridge = args.cni_bridge.clone();
     config.workers = args.pod_workers.max(1);
+    config.pod_cgroups = true;
     config.local_storage = Some(
         args.default_local_storage_path
             .clone()

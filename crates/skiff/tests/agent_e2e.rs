@@ -560,6 +560,20 @@ fn deleting_a_pod_stops_its_processes_within_the_grace_period() {
     ]);
     wait_ready(&c, "stubborn");
     assert!(running_with_arg(&marker));
+    // a BestEffort pod lives in the besteffort branch of the QoS cgroup hierarchy
+    assert_eq!(
+        c.jsonpath(&["pod", "stubborn"], "{.status.qosClass}"),
+        "BestEffort"
+    );
+    let uid = c.jsonpath(&["pod", "stubborn"], "{.metadata.uid}");
+    let cgroups = c.ok(&["exec", "stubborn", "--", "cat", "/proc/self/cgroup"]);
+    let parent = format!("/kubepods/besteffort/pod{uid}/");
+    assert!(
+        cgroups.lines().any(|l| l.contains(&parent)),
+        "{parent} in {cgroups}"
+    );
+    let pod_cgroup = cgroup_dirs(&parent);
+    assert!(!pod_cgroup.is_empty(), "no folder for {parent}");
     let started = Instant::now();
     c.ok(&["delete", "pod", "stubborn", "--grace-period=2"]);
     let took = started.elapsed();
@@ -574,6 +588,25 @@ fn deleting_a_pod_stops_its_processes_within_the_grace_period() {
     assert!(c
         .fails(&["get", "pod", "stubborn"], None)
         .contains("NotFound"));
+    c.wait_for("the pod's cgroups removed", WAIT, || {
+        pod_cgroup.iter().all(|d| !d.exists())
+    });
+}
+
+/// The folders of a cgroup path in every hierarchy mounted here (v1: one per controller).
+fn cgroup_dirs(path: &str) -> Vec<std::path::PathBuf> {
+    let base = std::path::Path::new("/sys/fs/cgroup");
+    let rel = path.trim_matches('/');
+    let mut out: Vec<_> = std::fs::read_dir(base)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join(rel))
+        .filter(|p| p.is_dir())
+        .collect();
+    if base.join(rel).is_dir() {
+        out.push(base.join(rel));
+    }
+    out
 }
 
 #[test]
@@ -620,6 +653,110 @@ fn the_agent_adopts_its_containers_after_kill_9() {
         2,
         "sandbox + container, no duplicates:\n{tasks}"
     );
+}
+
+#[test]
+fn pods_recover_after_a_reboot_like_restart() {
+    let mut c = Cluster::start_with_agent();
+    let marker = format!("8{}33", c.port);
+    c.ok(&[
+        "run",
+        "survivor",
+        &format!("--image={BUSYBOX}"),
+        "--",
+        "sleep",
+        &marker,
+    ]);
+    c.ok(&[
+        "run",
+        "finished",
+        "--restart=Never",
+        &format!("--image={BUSYBOX}"),
+        "--",
+        "true",
+    ]);
+    wait_ready(&c, "survivor");
+    c.wait_for("finished Succeeded", WAIT, || {
+        phase(&c, "finished") == "Succeeded"
+    });
+    let before = c.jsonpath(
+        &["pod", "survivor"],
+        "{.status.containerStatuses[0].containerID}",
+    );
+    // containers, sandboxes, containerd and the server all go, as in a reboot
+    c.reboot();
+    assert!(
+        !running_with_arg(&marker),
+        "the reboot stopped the container"
+    );
+    c.wait_for("survivor running again", WAIT, || {
+        running_with_arg(&marker)
+            && c.jsonpath(
+                &["pod", "survivor"],
+                "{.status.containerStatuses[0].containerID}",
+            ) != before
+    });
+    wait_ready(&c, "survivor");
+    assert_eq!(phase(&c, "survivor"), "Running");
+    assert!(!c
+        .jsonpath(&["pod", "survivor"], "{.status.podIP}")
+        .is_empty());
+    // a pod that had finished stays finished (restartPolicy Never)
+    assert_eq!(phase(&c, "finished"), "Succeeded");
+    c.ok(&["exec", "survivor", "--", "true"]);
+}
+
+#[test]
+fn attach_streams_a_running_container() {
+    let c = Cluster::start_with_agent();
+    apply(
+        &c,
+        &format!(
+            r#"{{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "echo"}},
+                "spec": {{"terminationGracePeriodSeconds": 1, "containers": [{{"name": "c", "image": "{BUSYBOX}",
+                  "stdin": true, "command": ["sh", "-c", "echo ready; while read l; do echo got $l; done"]}}]}}}}"#
+        ),
+    );
+    wait_ready(&c, "echo");
+    // `kubectl attach -i` feeds our line to the container's stdin and shows its answer
+    let mut child = Command::new(support::kubectl_path())
+        .args(["attach", "-i", "echo", "-c", "c"])
+        .env("KUBECONFIG", c.kubeconfig())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + WAIT;
+    let mut seen = Vec::new();
+    while Instant::now() < deadline && !seen.iter().any(|l: &String| l == "got hello") {
+        use std::io::Write;
+        let _ = writeln!(stdin, "hello");
+        if let Ok(l) = rx.recv_timeout(Duration::from_secs(1)) {
+            seen.push(l);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        seen.iter().any(|l| l == "got hello"),
+        "attach output: {seen:?}"
+    );
+    assert!(c.ok(&["logs", "echo"]).contains("got hello"));
 }
 
 #[test]

@@ -205,6 +205,23 @@ impl Cluster {
         self.boot();
     }
 
+    /// A reboot of the host, as the node sees it: the server is killed, every container and
+    /// the agent's containerd stop (`skiff killall`), and the server starts again.
+    pub fn reboot(&mut self) {
+        self.kill();
+        self.killall();
+        self.boot();
+    }
+
+    fn killall(&self) {
+        let _ = Command::new(env!("CARGO_BIN_EXE_skiff"))
+            .args(["killall", "--data-dir"])
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+
     /// Kills the server process.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -309,12 +326,7 @@ impl Drop for Cluster {
         self.kill();
         if self.kubelet_port.is_some() {
             // the pods' containers outlive the server: stop them and the agent's containerd
-            let _ = Command::new(env!("CARGO_BIN_EXE_skiff"))
-                .args(["killall", "--data-dir"])
-                .arg(self.dir.path())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+            self.killall();
         }
     }
 }
