@@ -75,6 +75,15 @@ async fn route(api: Arc<Api>, req: Request) -> ApiResult<Response> {
     if let Some(resp) = system::serve_public(&api, &parts.method, &path) {
         return Ok(resp);
     }
+    if path == crate::join::CA_PATH && parts.method == Method::GET {
+        if let Some(authority) = &api.join {
+            return Ok(axum::response::Response::builder()
+                .status(200)
+                .header(axum::http::header::CONTENT_TYPE, "text/plain")
+                .body(axum::body::Body::from(authority.ca_cert_pem.clone()))
+                .map_err(|e| ApiError::internal(e.to_string()))?);
+        }
+    }
     if path == crate::join::PATH {
         return match (&api.join, parts.method == Method::POST) {
             (Some(authority), true) => crate::join::join(authority, &parts.headers, &body),

@@ -2,6 +2,8 @@
 //! its own identity (`system:node:<name>` in `system:nodes`) and the cluster CA.
 //!
 //! `POST /v1-skiff/join` with `Authorization: Bearer <token>` and `{"nodeName": "..."}`.
+//! `GET /cacerts` serves the CA (unauthenticated) so that an agent can check it against the
+//! hash in a `K10<hash>::server:<secret>` token before trusting the server.
 
 use crate::error::{ApiError, ApiResult};
 use crate::negotiate::json_response;
@@ -13,6 +15,24 @@ use serde_json::json;
 
 /// The path agents join at.
 pub const PATH: &str = "/v1-skiff/join";
+/// The path the cluster CA is served at.
+pub const CA_PATH: &str = "/cacerts";
+
+/// The credential part of a token: after `K10<hash>::` if present (a token given with or
+/// without its CA hash is the same credential, as with k3s).
+pub fn credential(token: &str) -> &str {
+    let token = token.trim();
+    match token.split_once("::") {
+        Some((prefix, rest)) if prefix.starts_with("K10") || prefix == "skiff" => rest,
+        _ => token,
+    }
+}
+
+/// The CA hash a `K10<hash>::...` token pins, if it has one.
+pub fn pinned_ca_hash(token: &str) -> Option<&str> {
+    let (prefix, _) = token.trim().split_once("::")?;
+    prefix.strip_prefix("K10").filter(|h| !h.is_empty())
+}
 
 /// What the server needs to admit nodes.
 pub struct JoinAuthority {
@@ -51,7 +71,10 @@ pub fn join(authority: &JoinAuthority, headers: &HeaderMap, body: &Bytes) -> Api
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .unwrap_or_default();
-    if !same(presented.as_bytes(), authority.token.as_bytes()) {
+    if !same(
+        credential(presented).as_bytes(),
+        credential(&authority.token).as_bytes(),
+    ) {
         return Err(ApiError::new(
             401,
             "Unauthorized",
@@ -95,5 +118,16 @@ mod tests {
         assert!(!valid_node_name("-a"));
         assert!(!valid_node_name(""));
         assert!(!valid_node_name("a..b"));
+    }
+
+    #[test]
+    fn tokens_with_and_without_the_ca_hash_carry_the_same_credential() {
+        let full = "K10abc123::server:s3cret";
+        assert_eq!(credential(full), "server:s3cret");
+        assert_eq!(credential("server:s3cret"), "server:s3cret");
+        assert_eq!(credential(" skiff::server:old \n"), "server:old");
+        assert_eq!(pinned_ca_hash(full), Some("abc123"));
+        assert_eq!(pinned_ca_hash("skiff::server:old"), None);
+        assert_eq!(pinned_ca_hash("server:s3cret"), None);
     }
 }

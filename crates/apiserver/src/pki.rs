@@ -239,7 +239,7 @@ pub fn load_or_create(
     let node_token = match read(token_path)? {
         Some(t) if !t.trim().is_empty() => t.trim().to_string(),
         _ => {
-            let t = new_token();
+            let t = new_token(&ca_cert_pem);
             write_private(token_path, &format!("{t}\n"), 0o600)?;
             t
         }
@@ -255,15 +255,25 @@ pub fn load_or_create(
     })
 }
 
-/// A join token: `K10` style prefix, CA hash, and a random secret.
-fn new_token() -> String {
+/// The hash a join token pins the cluster CA with: SHA-256 of the PEM text that
+/// `GET /cacerts` serves, in hex.
+pub fn ca_hash(ca_cert_pem: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(ca_cert_pem.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A join token in k3s's secure format: `K10<CA hash>::server:<random secret>`.
+fn new_token(ca_cert_pem: &str) -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
     let secret: String = (0..32)
         .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
         .collect();
-    format!("skiff::server:{secret}")
+    format!("K10{}::server:{secret}", ca_hash(ca_cert_pem))
 }
 
 /// The admin kubeconfig (YAML) pointing at `server_url`.
@@ -325,7 +335,9 @@ mod tests {
         assert_eq!(a.ca_cert_pem, b.ca_cert_pem);
         assert_eq!(a.admin_cert_pem, b.admin_cert_pem);
         assert_eq!(a.node_token, b.node_token);
-        assert!(a.node_token.starts_with("skiff::server:"));
+        assert!(a
+            .node_token
+            .starts_with(&format!("K10{}::server:", ca_hash(&a.ca_cert_pem))));
     }
 
     #[test]

@@ -163,14 +163,52 @@ pub async fn start(
     })
 }
 
+/// A client that trusts the server: with a `K10<hash>::` token, only after the CA the server
+/// serves matches the hash (then verified by that CA); with a bare token, blindly (warned).
+async fn trusted_client(server: &str, token: &str) -> Result<reqwest::Client> {
+    let timeout = std::time::Duration::from_secs(30);
+    let blind = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .timeout(timeout)
+        .build()?;
+    let Some(want) = skiff_apiserver::join::pinned_ca_hash(token) else {
+        tracing::warn!("the token carries no CA hash (K10<hash>::...); trusting the server's certificate without checking it");
+        return Ok(blind);
+    };
+    let url = format!(
+        "{}{}",
+        server.trim_end_matches('/'),
+        skiff_apiserver::join::CA_PATH
+    );
+    let resp = blind
+        .get(&url)
+        .send()
+        .await
+        .with_context(|| format!("reaching {url}"))?;
+    if !resp.status().is_success() {
+        bail!(
+            "the server did not serve its CA at {url} ({})",
+            resp.status()
+        );
+    }
+    let ca = resp.text().await?;
+    let got = skiff_apiserver::pki::ca_hash(&ca);
+    if got != want {
+        bail!("the server's CA (hash {got}) is not the one the token pins ({want}); not joining");
+    }
+    let cert = reqwest::Certificate::from_pem(ca.as_bytes())
+        .context("the server's CA is not a PEM certificate")?;
+    Ok(reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(cert)
+        .timeout(timeout)
+        .build()?)
+}
+
 /// Asks the server for this node's credentials with the token; returns a kubeconfig and the
 /// cluster CA.
 async fn join(server: &str, token: &str, node_name: &str) -> Result<(String, String)> {
-    let http = reqwest::Client::builder()
-        // the CA comes in the answer; the token is what proves the server (below)
-        .danger_accept_invalid_certs(true)
-        .timeout(std::time::Duration::from_secs(30))
-        .build()?;
+    let http = trusted_client(server, token).await?;
     let url = format!(
         "{}{}",
         server.trim_end_matches('/'),

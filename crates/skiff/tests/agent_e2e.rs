@@ -790,6 +790,14 @@ fn a_second_agent_joins_with_the_token_and_runs_pods() {
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("refused the token"), "{stderr}");
+    // the token pins the CA: a server with another CA is not trusted, whatever the secret
+    let (pin, secret) = token.trim().split_once("::").unwrap();
+    assert!(pin.starts_with("K10") && pin.len() == 3 + 64, "{pin}");
+    let other_ca = format!("K10{}::{secret}", "0".repeat(64));
+    let distrusted = agent(&other_ca).output().unwrap();
+    assert!(!distrusted.status.success());
+    let stderr = String::from_utf8_lossy(&distrusted.stderr);
+    assert!(stderr.contains("is not the one the token pins"), "{stderr}");
 
     let log = std::fs::File::create(agent_dir.path().join("agent.log")).unwrap();
     let mut child = agent(token.trim())
