@@ -77,11 +77,11 @@ async fn route(api: Arc<Api>, req: Request) -> ApiResult<Response> {
     }
     if path == crate::join::CA_PATH && parts.method == Method::GET {
         if let Some(authority) = &api.join {
-            return Ok(axum::response::Response::builder()
+            return axum::response::Response::builder()
                 .status(200)
                 .header(axum::http::header::CONTENT_TYPE, "text/plain")
                 .body(axum::body::Body::from(authority.ca_cert_pem.clone()))
-                .map_err(|e| ApiError::internal(e.to_string()))?);
+                .map_err(|e| ApiError::internal(e.to_string()));
         }
     }
     if path == crate::join::PATH {
