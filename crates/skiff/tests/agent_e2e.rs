@@ -221,15 +221,18 @@ fn a_deployment_runs_and_serves_logs_exec_port_forward_and_cp() {
         .local_addr()
         .unwrap()
         .port();
+    // -v=4 makes kubectl say when it falls back from the WebSocket tunnel to plain SPDY
+    let pf_log = c.dir.path().join("port-forward.log");
     let mut pf = Command::new(support::kubectl_path())
         .args([
             "port-forward",
+            "-v=4",
             &format!("pod/{name}"),
             &format!("{local}:8080"),
         ])
         .env("KUBECONFIG", c.kubeconfig())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&pf_log).unwrap())
         .spawn()
         .unwrap();
     let mut got = String::new();
@@ -244,6 +247,11 @@ fn a_deployment_runs_and_serves_logs_exec_port_forward_and_cp() {
     let _ = pf.kill();
     let _ = pf.wait();
     assert_eq!(got, "hello\n");
+    let log = std::fs::read_to_string(&pf_log).unwrap();
+    assert!(
+        !log.contains("fallback to secondary dialer"),
+        "port-forward went over SPDY, not the WebSocket tunnel:\n{log}"
+    );
 
     // cp in and out
     let file = c.dir.path().join("in.txt");

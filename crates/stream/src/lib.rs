@@ -1,10 +1,12 @@
 //! Forwarding one HTTP/1.1 request to a backend connection and its answer back, including
 //! protocol upgrades: after a `101 Switching Protocols` both upgraded connections are spliced,
 //! so SPDY and WebSocket streams (exec, attach, port-forward) pass through untouched. The API
-//! server forwards to kubelets this way, and kubelets to the runtime's streaming server.
+//! server forwards to kubelets this way, and kubelets to the runtime's streaming server. A
+//! port-forward tunneled over WebSocket is unwrapped on the way ([`tunnel`]).
 #![forbid(unsafe_code)]
 
 pub mod tls;
+pub mod tunnel;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -55,7 +57,9 @@ pub fn forward_headers(from: &HeaderMap) -> HeaderMap {
 
 /// Sends `method path_and_query` with `headers` and `body` over `io` (authority `host`) and
 /// returns the answer. On `101`, the backend's upgraded connection is spliced with
-/// `client_upgrade` in a background task once the caller has answered the client.
+/// `client_upgrade` in a background task once the caller has answered the client. A
+/// WebSocket-tunneled port-forward reaches the backend as a plain SPDY upgrade, and its `101`
+/// answers the client's WebSocket handshake.
 pub async fn forward<S>(
     io: S,
     host: &str,
@@ -68,6 +72,13 @@ pub async fn forward<S>(
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
+    let tunnel = tunnel::is_tunnel_request(&headers);
+    let (headers, accept) = if tunnel {
+        let accept = tunnel::accept_headers(&headers);
+        (tunnel::backend_headers(headers), Some(accept))
+    } else {
+        (headers, None)
+    };
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
     tokio::spawn(async move {
         if let Err(e) = conn.with_upgrades().await {
@@ -87,10 +98,14 @@ where
     let mut resp = sender.send_request(req).await?;
     if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
         let backend = hyper::upgrade::on(&mut resp);
+        if let Some(accept) = accept {
+            *resp.headers_mut() = accept;
+        }
         match client_upgrade {
             Some(client) => {
                 tokio::spawn(async move {
                     match (client.await, backend.await) {
+                        (Ok(c), Ok(b)) if tunnel => tunnel::bridge(c, b).await,
                         (Ok(c), Ok(b)) => {
                             let mut c = TokioIo::new(c);
                             let mut b = TokioIo::new(b);
