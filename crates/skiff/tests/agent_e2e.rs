@@ -171,6 +171,27 @@ fn a_deployment_runs_and_serves_logs_exec_port_forward_and_cp() {
     );
     let echoed = c.ok_stdin(&["exec", "-i", &name, "--", "cat"], "through stdin\n");
     assert_eq!(echoed, "through stdin\n");
+    // kubectl speaks WebSocket v5 (no SPDY fallback); the end of stdin reaches the process
+    let v5 = c.kubectl_stdin(
+        &[
+            "exec",
+            "-i",
+            "-v=4",
+            &name,
+            "--",
+            "sh",
+            "-c",
+            "wc -l; echo err >&2",
+        ],
+        Some("a\nb\nc\n"),
+    );
+    let log = String::from_utf8_lossy(&v5.stderr);
+    assert!(
+        log.contains("The subprotocol is v5.channel.k8s.io") && !log.contains("fallback"),
+        "{log}"
+    );
+    assert_eq!(String::from_utf8_lossy(&v5.stdout), "3\n");
+    assert!(log.lines().any(|l| l == "err"), "stderr passed on: {log}");
 
     // logs -f streams what the container writes while it runs
     let mut follow = Command::new(support::kubectl_path())
@@ -727,12 +748,13 @@ fn attach_streams_a_running_container() {
     );
     wait_ready(&c, "echo");
     // `kubectl attach -i` feeds our line to the container's stdin and shows its answer
+    let attach_log = c.data_dir().join("attach.log");
     let mut child = Command::new(support::kubectl_path())
-        .args(["attach", "-i", "echo", "-c", "c"])
+        .args(["attach", "-i", "-v=4", "echo", "-c", "c"])
         .env("KUBECONFIG", c.kubeconfig())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(std::fs::File::create(&attach_log).unwrap())
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
@@ -765,6 +787,11 @@ fn attach_streams_a_running_container() {
         "attach output: {seen:?}"
     );
     assert!(c.ok(&["logs", "echo"]).contains("got hello"));
+    let log = std::fs::read_to_string(&attach_log).unwrap();
+    assert!(
+        log.contains("The subprotocol is v5.channel.k8s.io") && !log.contains("fallback"),
+        "attach over WebSocket v5: {log}"
+    );
 }
 
 #[test]

@@ -2,11 +2,14 @@
 //! protocol upgrades: after a `101 Switching Protocols` both upgraded connections are spliced,
 //! so SPDY and WebSocket streams (exec, attach, port-forward) pass through untouched. The API
 //! server forwards to kubelets this way, and kubelets to the runtime's streaming server. A
-//! port-forward tunneled over WebSocket is unwrapped on the way ([`tunnel`]).
+//! port-forward tunneled over WebSocket is unwrapped on the way ([`tunnel`]), and exec/attach
+//! over WebSocket v5 are translated to SPDY ([`v5`]).
 #![forbid(unsafe_code)]
 
+pub mod spdy;
 pub mod tls;
 pub mod tunnel;
+pub mod v5;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -55,6 +58,17 @@ pub fn forward_headers(from: &HeaderMap) -> HeaderMap {
     out
 }
 
+/// How an upgrade is carried between client and backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Translation {
+    /// Byte for byte.
+    None,
+    /// Port-forward SPDY inside WebSocket messages.
+    Tunnel,
+    /// exec/attach WebSocket v5 against SPDY v4.
+    V5(v5::Channels),
+}
+
 /// Sends `method path_and_query` with `headers` and `body` over `io` (authority `host`) and
 /// returns the answer. On `101`, the backend's upgraded connection is spliced with
 /// `client_upgrade` in a background task once the caller has answered the client. A
@@ -72,12 +86,23 @@ pub async fn forward<S>(
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let tunnel = tunnel::is_tunnel_request(&headers);
-    let (headers, accept) = if tunnel {
-        let accept = tunnel::accept_headers(&headers);
-        (tunnel::backend_headers(headers), Some(accept))
+    let translation = if tunnel::is_tunnel_request(&headers) {
+        Translation::Tunnel
+    } else if v5::is_v5_request(&headers) {
+        Translation::V5(v5::Channels::from_query(path_and_query))
     } else {
-        (headers, None)
+        Translation::None
+    };
+    let (headers, accept) = match translation {
+        Translation::Tunnel => {
+            let accept = tunnel::accept_headers(&headers, tunnel::PROTOCOL);
+            (tunnel::backend_headers(headers), Some(accept))
+        }
+        Translation::V5(_) => {
+            let accept = tunnel::accept_headers(&headers, v5::PROTOCOL);
+            (v5::backend_headers(headers), Some(accept))
+        }
+        Translation::None => (headers, None),
     };
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
     tokio::spawn(async move {
@@ -105,7 +130,14 @@ where
             Some(client) => {
                 tokio::spawn(async move {
                     match (client.await, backend.await) {
-                        (Ok(c), Ok(b)) if tunnel => tunnel::bridge(c, b).await,
+                        (Ok(c), Ok(b)) if translation == Translation::Tunnel => {
+                            tunnel::bridge(c, b).await
+                        }
+                        (Ok(c), Ok(b)) if matches!(translation, Translation::V5(_)) => {
+                            if let Translation::V5(channels) = translation {
+                                v5::bridge(c, b, channels).await
+                            }
+                        }
                         (Ok(c), Ok(b)) => {
                             let mut c = TokioIo::new(c);
                             let mut b = TokioIo::new(b);

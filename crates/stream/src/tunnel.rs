@@ -17,8 +17,8 @@ pub const PROTOCOL: &str = "SPDY/3.1+portforward.k8s.io";
 const WS_PROTOCOL: &str = "sec-websocket-protocol";
 const WS_KEY: &str = "sec-websocket-key";
 
-/// Whether the request asks for a WebSocket carrying port-forward SPDY.
-pub fn is_tunnel_request(headers: &HeaderMap) -> bool {
+/// Whether the request asks for a WebSocket and offers `protocol`.
+pub fn offers(headers: &HeaderMap, protocol: &str) -> bool {
     let websocket = headers
         .get(UPGRADE)
         .and_then(|v| v.to_str().ok())
@@ -29,11 +29,16 @@ pub fn is_tunnel_request(headers: &HeaderMap) -> bool {
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .any(|p| p.trim() == PROTOCOL)
+            .any(|p| p.trim() == protocol)
 }
 
-/// The backend's request headers: a plain SPDY port-forward upgrade instead of the WebSocket.
-pub fn backend_headers(mut headers: HeaderMap) -> HeaderMap {
+/// Whether the request asks for a WebSocket carrying port-forward SPDY.
+pub fn is_tunnel_request(headers: &HeaderMap) -> bool {
+    offers(headers, PROTOCOL)
+}
+
+/// The headers without the client's WebSocket handshake.
+pub fn without_websocket(mut headers: HeaderMap) -> HeaderMap {
     for h in [
         WS_KEY,
         "sec-websocket-version",
@@ -42,6 +47,12 @@ pub fn backend_headers(mut headers: HeaderMap) -> HeaderMap {
     ] {
         headers.remove(h);
     }
+    headers
+}
+
+/// The backend's request headers: a plain SPDY port-forward upgrade instead of the WebSocket.
+pub fn backend_headers(headers: HeaderMap) -> HeaderMap {
+    let mut headers = without_websocket(headers);
     headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
     headers.insert(UPGRADE, HeaderValue::from_static("SPDY/3.1"));
     headers.insert(
@@ -51,8 +62,8 @@ pub fn backend_headers(mut headers: HeaderMap) -> HeaderMap {
     headers
 }
 
-/// The headers of the `101` that accepts the client's WebSocket handshake.
-pub fn accept_headers(request: &HeaderMap) -> HeaderMap {
+/// The headers of the `101` that accepts the client's WebSocket handshake with `protocol`.
+pub fn accept_headers(request: &HeaderMap, protocol: &'static str) -> HeaderMap {
     let key = request
         .get(WS_KEY)
         .map(|k| k.as_bytes())
@@ -63,7 +74,7 @@ pub fn accept_headers(request: &HeaderMap) -> HeaderMap {
     if let Ok(v) = HeaderValue::from_str(&derive_accept_key(key)) {
         h.insert("sec-websocket-accept", v);
     }
-    h.insert(WS_PROTOCOL, HeaderValue::from_static(PROTOCOL));
+    h.insert(WS_PROTOCOL, HeaderValue::from_static(protocol));
     h
 }
 
@@ -128,7 +139,7 @@ mod tests {
         assert!(is_tunnel_request(&h));
         // the handshake example of RFC 6455
         assert_eq!(
-            accept_headers(&h)["sec-websocket-accept"],
+            accept_headers(&h, PROTOCOL)["sec-websocket-accept"],
             "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         );
         let b = backend_headers(h);
