@@ -1320,3 +1320,83 @@ fn static_volumes_bind_at_once_are_retained_and_missing_claims_keep_pods_pending
     });
     assert!(host.join("hello").exists());
 }
+
+#[test]
+fn docker_archives_import_and_grpc_probes_gate_readiness() {
+    let c = Cluster::start_with_agent();
+    // a docker-archive tarball (made from the OCI archive with skopeo) imports and runs
+    let docker = c.data_dir().join("busybox-docker.tar");
+    let out = Command::new("skopeo")
+        .arg("copy")
+        .arg(format!(
+            "oci-archive:{}",
+            c.data_dir().join("agent/images/busybox.tar").display()
+        ))
+        .arg(format!(
+            "docker-archive:{}:skiff.local/busybox:docker",
+            docker.display()
+        ))
+        .output()
+        .expect("skopeo (Debian package skopeo)");
+    assert!(
+        out.status.success(),
+        "skopeo copy: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let import = Command::new(env!("CARGO_BIN_EXE_skiff"))
+        .args(["image", "import", "--data-dir"])
+        .arg(c.data_dir())
+        .arg(&docker)
+        .output()
+        .unwrap();
+    assert!(
+        import.status.success(),
+        "skiff image import: {}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+
+    // a gRPC health server on the node; a host-network pod probes it
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (reporter, service) = rt.block_on(async {
+        let (reporter, service) = tonic_health::server::health_reporter();
+        reporter
+            .set_service_status("", tonic_health::ServingStatus::Serving)
+            .await;
+        (reporter, service)
+    });
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    rt.spawn(
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve(addr),
+    );
+    apply(
+        &c,
+        &format!(
+            r#"{{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "grpc"}},
+                "spec": {{"hostNetwork": true, "terminationGracePeriodSeconds": 1,
+                  "containers": [{{"name": "c", "image": "skiff.local/busybox:docker",
+                    "imagePullPolicy": "Never", "command": ["sleep", "3600"],
+                    "readinessProbe": {{"grpc": {{"port": {port}}}, "periodSeconds": 1, "failureThreshold": 1}}}}]}}}}"#
+        ),
+    );
+    wait_ready(&c, "grpc");
+    assert_eq!(
+        c.jsonpath(&["pod", "grpc"], "{.status.containerStatuses[0].image}"),
+        "skiff.local/busybox:docker"
+    );
+    rt.block_on(reporter.set_service_status("", tonic_health::ServingStatus::NotServing));
+    c.wait_for("grpc not ready once NOT_SERVING", WAIT, || {
+        c.jsonpath(
+            &["pod", "grpc"],
+            "{.status.conditions[?(@.type==\"Ready\")].status}",
+        ) == "False"
+    });
+    rt.block_on(reporter.set_service_status("", tonic_health::ServingStatus::Serving));
+    wait_ready(&c, "grpc");
+}
