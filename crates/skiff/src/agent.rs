@@ -49,6 +49,9 @@ pub struct NodeArgs {
     /// Port of the kubelet API (logs, exec, attach, port-forward for the API server).
     #[arg(long, default_value_t = 10250)]
     pub kubelet_port: u16,
+    /// Pods get cgroups by QoS class under `/kubepods` (as upstream's kubelet flag).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub cgroups_per_qos: bool,
     /// Where the built-in local-path provisioner creates volumes (default: `<data-dir>/storage`).
     #[arg(long)]
     pub default_local_storage_path: Option<PathBuf>,
@@ -150,7 +153,7 @@ pub async fn start(
     config.ca_pem = ca_pem.to_string();
     config.cni_bridge = args.cni_bridge.clone();
     config.workers = args.pod_workers.max(1);
-    config.pod_cgroups = true;
+    config.pod_cgroups = args.cgroups_per_qos;
     config.local_storage = Some(
         args.default_local_storage_path
             .clone()
