@@ -130,21 +130,18 @@ where
             Some(client) => {
                 tokio::spawn(async move {
                     match (client.await, backend.await) {
-                        (Ok(c), Ok(b)) if translation == Translation::Tunnel => {
-                            tunnel::bridge(c, b).await
-                        }
-                        (Ok(c), Ok(b)) if matches!(translation, Translation::V5(_)) => {
-                            if let Translation::V5(channels) = translation {
-                                v5::bridge(c, b, channels).await
+                        (Ok(c), Ok(b)) => match translation {
+                            Translation::Tunnel => tunnel::bridge(c, b).await,
+                            Translation::V5(channels) => v5::bridge(c, b, channels).await,
+                            Translation::None => {
+                                let mut c = TokioIo::new(c);
+                                let mut b = TokioIo::new(b);
+                                if let Err(e) = tokio::io::copy_bidirectional(&mut c, &mut b).await
+                                {
+                                    tracing::debug!("upgraded stream ended: {e}");
+                                }
                             }
-                        }
-                        (Ok(c), Ok(b)) => {
-                            let mut c = TokioIo::new(c);
-                            let mut b = TokioIo::new(b);
-                            if let Err(e) = tokio::io::copy_bidirectional(&mut c, &mut b).await {
-                                tracing::debug!("upgraded stream ended: {e}");
-                            }
-                        }
+                        },
                         (Err(e), _) | (_, Err(e)) => tracing::debug!("upgrade failed: {e}"),
                     }
                 });
