@@ -6,9 +6,10 @@ use k8s_openapi::api::apps::v1::{
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{
-    LimitRange, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod,
-    ReplicationController, ResourceQuota, ServiceAccount,
+    Endpoints, LimitRange, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod,
+    ReplicationController, ResourceQuota, Service, ServiceAccount,
 };
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -99,6 +100,12 @@ pub struct Informers {
     pub persistent_volumes: Informer<PersistentVolume>,
     /// StorageClasses.
     pub storage_classes: Informer<StorageClass>,
+    /// Services.
+    pub services: Informer<Service>,
+    /// Endpoints.
+    pub endpoints: Informer<Endpoints>,
+    /// EndpointSlices.
+    pub endpoint_slices: Informer<EndpointSlice>,
     /// ServiceAccounts.
     pub service_accounts: Informer<ServiceAccount>,
     /// ResourceQuotas.
@@ -137,6 +144,9 @@ impl Informers {
             persistent_volume_claims: informer(client, shared),
             persistent_volumes: informer(client, shared),
             storage_classes: informer(client, shared),
+            services: informer(client, shared),
+            endpoints: informer(client, shared),
+            endpoint_slices: informer(client, shared),
             service_accounts: informer(client, shared),
             resource_quotas: informer(client, shared),
             limit_ranges: informer(client, shared),
@@ -171,6 +181,9 @@ impl Informers {
             persistent_volume_claims,
             persistent_volumes,
             storage_classes,
+            services,
+            endpoints,
+            endpoint_slices,
             service_accounts,
             resource_quotas,
             limit_ranges,

@@ -1,13 +1,14 @@
 //! The controllers that keep desired state, each a client of the API through kube-rs:
 //! workloads, garbage collection, namespaces, nodes, service accounts, disruption budgets,
-//! quotas and persistent volumes. All share one set of informers and are level-triggered (key
-//! queues).
+//! quotas, persistent volumes and Service endpoints. All share one set of informers and are
+//! level-triggered (key queues).
 
 pub mod claim;
 pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
 pub mod disruption;
+pub mod endpoints;
 pub mod error;
 pub mod expectations;
 pub mod garbage_collector;
@@ -92,6 +93,7 @@ pub async fn run(client: kube::Client, config: Config) {
     let disruption = disruption::DisruptionController::new(&ctx, &informers);
     let resource_quota = resource_quota::ResourceQuotaController::new(&ctx, &informers);
     let volumes = volume::VolumeController::new(&ctx, &informers);
+    let endpoints = endpoints::EndpointsController::new(&ctx, &informers);
     informers.start().await;
     tracing::info!("controller caches loaded; starting controllers");
     replica_sets.start();
@@ -109,5 +111,6 @@ pub async fn run(client: kube::Client, config: Config) {
     disruption.start();
     resource_quota.start();
     volumes.start();
+    endpoints.start();
     futures::future::pending::<()>().await;
 }

@@ -1400,3 +1400,152 @@ fn docker_archives_import_and_grpc_probes_gate_readiness() {
     rt.block_on(reporter.set_service_status("", tonic_health::ServingStatus::Serving));
     wait_ready(&c, "grpc");
 }
+
+#[test]
+fn services_get_endpoints_and_slices_from_their_ready_pods() {
+    let c = Cluster::start_with_agent();
+    apply(
+        &c,
+        &format!(
+            r#"{{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {{"name": "web"}},
+                "spec": {{"replicas": 2, "selector": {{"matchLabels": {{"app": "web"}}}},
+                  "template": {{"metadata": {{"labels": {{"app": "web"}}}},
+                    "spec": {{"terminationGracePeriodSeconds": 1, "containers": [{{"name": "c", "image": "{BUSYBOX}",
+                      "command": ["sh", "-c", "touch /tmp/ready; exec httpd -f -p 8080 -h /tmp"],
+                      "ports": [{{"name": "http", "containerPort": 8080}}],
+                      "readinessProbe": {{"exec": {{"command": ["test", "-f", "/tmp/ready"]}}, "periodSeconds": 1, "failureThreshold": 1}}}}]}}}}}}}}"#
+        ),
+    );
+    c.ok(&["rollout", "status", "deployment/web", "--timeout=90s"]);
+    c.ok(&[
+        "expose",
+        "deployment",
+        "web",
+        "--port=80",
+        "--target-port=http",
+    ]);
+    let addresses = |field: &str| {
+        c.jsonpath(
+            &["endpoints", "web"],
+            &format!("{{.subsets[*].{field}[*].ip}}"),
+        )
+        .split_whitespace()
+        .count()
+    };
+    c.wait_for("2 ready addresses", WAIT, || addresses("addresses") == 2);
+    // the named target port resolved to the container port
+    assert_eq!(
+        c.jsonpath(&["endpoints", "web"], "{.subsets[0].ports[0].port}"),
+        "8080"
+    );
+    let slice = || -> Value {
+        let list: Value = serde_json::from_str(&c.ok(&[
+            "get",
+            "endpointslices",
+            "-l",
+            "kubernetes.io/service-name=web",
+            "-o",
+            "json",
+        ]))
+        .unwrap();
+        let items = list["items"].as_array().unwrap().clone();
+        assert_eq!(items.len(), 1, "one slice: {items:?}");
+        items[0].clone()
+    };
+    let s = slice();
+    assert_eq!(s["addressType"], "IPv4");
+    assert_eq!(s["ports"][0]["port"], 8080);
+    assert_eq!(
+        s["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"],
+        "endpointslice-controller.k8s.io"
+    );
+    assert_eq!(s["metadata"]["ownerReferences"][0]["kind"], "Service");
+    assert_eq!(s["endpoints"].as_array().unwrap().len(), 2);
+    assert!(s["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["conditions"]["ready"] == true && e["targetRef"]["kind"] == "Pod"));
+    // nothing changes while nothing happens
+    let version = s["metadata"]["resourceVersion"].clone();
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(slice()["metadata"]["resourceVersion"], version);
+
+    // a pod failing readiness moves to notReadyAddresses, and back
+    let pods = c.ok(&[
+        "get",
+        "pod",
+        "-l",
+        "app=web",
+        "-o",
+        "jsonpath={.items[0].metadata.name}",
+    ]);
+    c.ok(&["exec", &pods, "--", "rm", "/tmp/ready"]);
+    c.wait_for("one not-ready address", WAIT, || {
+        addresses("addresses") == 1 && addresses("notReadyAddresses") == 1
+    });
+    let ready: Vec<bool> = slice()["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["conditions"]["ready"] == true)
+        .collect();
+    assert_eq!(ready.iter().filter(|r| **r).count(), 1, "{ready:?}");
+    c.ok(&["exec", &pods, "--", "touch", "/tmp/ready"]);
+    c.wait_for("2 ready addresses again", WAIT, || {
+        addresses("addresses") == 2
+    });
+
+    // scaling down removes the gone pod
+    c.ok(&["scale", "deployment/web", "--replicas=1"]);
+    c.wait_for("1 endpoint", WAIT, || {
+        addresses("addresses") == 1 && slice()["endpoints"].as_array().map_or(0, Vec::len) == 1
+    });
+
+    // a headless Service is marked; a selector-less Service's Endpoints are mirrored
+    apply(
+        &c,
+        r#"{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "hl"},
+            "spec": {"clusterIP": "None", "selector": {"app": "web"}, "ports": [{"port": 8080}]}}"#,
+    );
+    apply(
+        &c,
+        r#"{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "manual"},
+            "spec": {"ports": [{"name": "db", "port": 5432}]}}"#,
+    );
+    apply(
+        &c,
+        r#"{"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "manual"},
+            "subsets": [{"addresses": [{"ip": "192.0.2.10"}], "ports": [{"name": "db", "port": 15432}]}]}"#,
+    );
+    c.wait_for("the headless label", WAIT, || {
+        c.jsonpath(&["endpoints", "hl"], "{.metadata.labels}")
+            .contains("service.kubernetes.io/headless")
+    });
+    c.wait_for("the mirrored slice", WAIT, || {
+        c.jsonpath(
+            &["endpointslices", "-l", "kubernetes.io/service-name=manual"],
+            "{.items[0].endpoints[0].addresses[0]}:{.items[0].ports[0].port}:{.items[0].metadata.labels.endpointslice\\.kubernetes\\.io/managed-by}",
+        ) == "192.0.2.10:15432:endpointslicemirroring-controller.k8s.io"
+    });
+    // the user's Endpoints are left as written
+    assert_eq!(
+        c.jsonpath(&["endpoints", "manual"], "{.subsets[0].addresses[0].ip}"),
+        "192.0.2.10"
+    );
+
+    // deleting the Service removes its Endpoints and slices
+    c.ok(&["delete", "service", "web"]);
+    c.wait_for("endpoints and slices gone", WAIT, || {
+        !c.kubectl(&["get", "endpoints", "web"]).status.success()
+            && c.ok(&[
+                "get",
+                "endpointslices",
+                "-l",
+                "kubernetes.io/service-name=web",
+                "-o",
+                "name",
+            ])
+            .is_empty()
+    });
+}
