@@ -49,6 +49,9 @@ pub struct NodeArgs {
     /// Port of the kubelet API (logs, exec, attach, port-forward for the API server).
     #[arg(long, default_value_t = 10250)]
     pub kubelet_port: u16,
+    /// Do not program Services into nftables on this node (k3s's flag name).
+    #[arg(long)]
+    pub disable_kube_proxy: bool,
     /// Pods get cgroups by QoS class under `/kubepods` (as upstream's kubelet flag).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub cgroups_per_qos: bool,
@@ -87,14 +90,32 @@ impl NodeArgs {
 pub struct RunningAgent {
     containerd: Containerd,
     task: tokio::task::JoinHandle<()>,
+    proxy: Option<(String, tokio::task::JoinHandle<()>)>,
 }
 
 impl RunningAgent {
-    /// Stops the agent, and containerd if the agent started it (containers keep running).
+    /// Stops the agent, removes its Service rules, and stops containerd if the agent started
+    /// it (containers keep running).
     pub async fn stop(mut self) {
         self.task.abort();
+        if let Some((table, task)) = self.proxy.take() {
+            task.abort();
+            skiff_proxy::Proxy::teardown(&table).await;
+        }
         self.containerd.stop().await;
     }
+}
+
+/// The nftables table of the agent keeping `agent_dir` (distinct per agent on one host).
+fn proxy_table(agent_dir: &Path) -> String {
+    let layout = skiff_kubelet::containerd::Layout::new(agent_dir);
+    let id = layout
+        .socket
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    format!("skiff-proxy-{id}")
 }
 
 /// Imports the pause image and every tarball in `<agent>/images`.
@@ -159,10 +180,16 @@ pub async fn start(
             .clone()
             .unwrap_or_else(|| data_dir.join("storage")),
     );
+    let proxy = (!args.disable_kube_proxy).then(|| {
+        let table = proxy_table(&data_dir.join("agent"));
+        let task = tokio::spawn(skiff_proxy::Proxy::new(&table).run(client.clone()));
+        (table, task)
+    });
     let agent = Agent::start(client, Arc::new(runtime), config).await?;
     Ok(RunningAgent {
         containerd,
         task: tokio::spawn(agent.run()),
+        proxy,
     })
 }
 
@@ -292,6 +319,7 @@ pub async fn killall(data_dir: Option<PathBuf>) -> Result<()> {
             println!("removed {} pod sandbox(es)", sandboxes.len());
         }
     }
+    skiff_proxy::Proxy::teardown(&proxy_table(&agent_dir)).await;
     // shims left without a containerd (or that it could not stop): kill their process trees
     let socket = layout.socket.display().to_string();
     let shims = processes_with_arg(&socket);

@@ -1549,3 +1549,108 @@ fn services_get_endpoints_and_slices_from_their_ready_pods() {
             .is_empty()
     });
 }
+
+#[test]
+fn cluster_ips_and_node_ports_balance_over_ready_pods_and_reject_without_any() {
+    let c = Cluster::start_with_agent();
+    c.ok(&[
+        "create",
+        "deployment",
+        "web",
+        "--replicas=2",
+        &format!("--image={BUSYBOX}"),
+        "--",
+        "sh",
+        "-c",
+        "hostname > /tmp/index.html; exec httpd -f -p 8080 -h /tmp",
+    ]);
+    c.ok(&["rollout", "status", "deployment/web", "--timeout=90s"]);
+    c.ok(&[
+        "expose",
+        "deployment",
+        "web",
+        "--port=80",
+        "--target-port=8080",
+        "--type=NodePort",
+    ]);
+    c.ok(&[
+        "run",
+        "client",
+        &format!("--image={BUSYBOX}"),
+        "--",
+        "sleep",
+        "3600",
+    ]);
+    wait_ready(&c, "client");
+    let ip = c.jsonpath(&["service", "web"], "{.spec.clusterIP}");
+    let node_port = c.jsonpath(&["service", "web"], "{.spec.ports[0].nodePort}");
+    let replicas: Vec<String> = c
+        .ok(&[
+            "get",
+            "pod",
+            "-l",
+            "app=web",
+            "-o",
+            "jsonpath={.items[*].metadata.name}",
+        ])
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(replicas.len(), 2);
+    // HTTP with nc: Debian's static busybox wget crashes resolving addresses in a pod
+    let fetch_many = |host: &str, port: &str| {
+        c.kubectl(&[
+            "exec",
+            "client",
+            "--",
+            "sh",
+            "-c",
+            &format!(
+                "for i in $(seq 30); do printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 {host} {port} | tail -1; done"
+            ),
+        ])
+    };
+    // the ClusterIP reaches both replicas
+    let mut answers = String::new();
+    c.wait_for("both replicas behind the ClusterIP", WAIT, || {
+        answers = String::from_utf8_lossy(&fetch_many(&ip, "80").stdout).to_string();
+        replicas.iter().all(|r| answers.contains(r.as_str()))
+    });
+    let counts: Vec<usize> = replicas
+        .iter()
+        .map(|r| answers.lines().filter(|l| l == r).count())
+        .collect();
+    assert_eq!(counts.iter().sum::<usize>(), 30, "{answers}");
+
+    // the NodePort answers on a node address (the pod network's gateway is one)
+    let cidr = c.jsonpath(&["node", &c.node_name()], "{.spec.podCIDR}");
+    let gateway = {
+        let base = cidr.split('/').next().unwrap();
+        let mut octets: Vec<u8> = base.split('.').map(|o| o.parse().unwrap()).collect();
+        octets[3] += 1;
+        octets
+            .iter()
+            .map(u8::to_string)
+            .collect::<Vec<_>>()
+            .join(".")
+    };
+    let via_node_port = fetch_many(&gateway, &node_port);
+    let out = String::from_utf8_lossy(&via_node_port.stdout);
+    assert!(
+        replicas.iter().any(|r| out.contains(r.as_str())),
+        "NodePort {gateway}:{node_port}: {out} {}",
+        String::from_utf8_lossy(&via_node_port.stderr)
+    );
+
+    // with no ready endpoint the port is refused at once, not left to time out
+    c.ok(&["scale", "deployment/web", "--replicas=0"]);
+    c.wait_for("no endpoints", WAIT, || {
+        c.jsonpath(&["endpoints", "web"], "{.subsets}").is_empty()
+    });
+    let mut refused = String::new();
+    c.wait_for("the ClusterIP refused", WAIT, || {
+        let out = c.kubectl(&["exec", "client", "--", "nc", "-w", "5", &ip, "80"]);
+        refused = String::from_utf8_lossy(&out.stderr).to_string();
+        !out.status.success() && refused.contains("refused")
+    });
+}
