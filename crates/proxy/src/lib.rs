@@ -9,9 +9,9 @@ use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::Api;
 use kube::runtime::watcher;
-use rules::ServicePort;
+use rules::{Endpoint, ServicePort};
 use skiff_client::{Informer, Store};
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Notify;
@@ -50,8 +50,12 @@ pub async fn apply(script: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// The ports the data plane serves, from Services and their slices' ready endpoints.
-pub fn service_ports(services: &[Arc<Service>], slices: &Store<EndpointSlice>) -> Vec<ServicePort> {
+/// The ports the data plane of `node` serves, from Services and their slices' ready endpoints.
+pub fn service_ports(
+    services: &[Arc<Service>],
+    slices: &Store<EndpointSlice>,
+    node: &str,
+) -> Vec<ServicePort> {
     let mut out = Vec::new();
     for svc in services {
         let Some(spec) = svc.spec.as_ref() else {
@@ -66,8 +70,7 @@ pub fn service_ports(services: &[Arc<Service>], slices: &Store<EndpointSlice>) -
         }
         let ns = svc.metadata.namespace.as_deref().unwrap_or_default();
         let name = svc.metadata.name.as_deref().unwrap_or_default();
-        let mut ips: Vec<String> = vec![cluster_ip.to_string()];
-        ips.extend(spec.external_ips.iter().flatten().cloned());
+        let mut ips: Vec<String> = spec.external_ips.clone().unwrap_or_default();
         ips.extend(
             svc.status
                 .as_ref()
@@ -78,6 +81,16 @@ pub fn service_ports(services: &[Arc<Service>], slices: &Store<EndpointSlice>) -
                 .filter_map(|i| i.ip.clone()),
         );
         ips.retain(|ip| ip.parse::<std::net::Ipv4Addr>().is_ok());
+        if cluster_ip.parse::<std::net::Ipv4Addr>().is_err() {
+            continue;
+        }
+        let affinity_timeout = (spec.session_affinity.as_deref() == Some("ClientIP")).then(|| {
+            spec.session_affinity_config
+                .as_ref()
+                .and_then(|c| c.client_ip.as_ref())
+                .and_then(|c| c.timeout_seconds)
+                .map_or(10800, |t| t.max(1) as u32)
+        });
         let mine: Vec<Arc<EndpointSlice>> = slices
             .in_namespace(ns)
             .into_iter()
@@ -98,7 +111,7 @@ pub fn service_ports(services: &[Arc<Service>], slices: &Store<EndpointSlice>) -
         for p in spec.ports.iter().flatten() {
             let port_name = p.name.clone().unwrap_or_default();
             let protocol = p.protocol.as_deref().unwrap_or("TCP").to_ascii_lowercase();
-            let mut endpoints = BTreeSet::new();
+            let mut endpoints: BTreeMap<(String, u16), bool> = BTreeMap::new();
             for s in &mine {
                 let Some(target) = s
                     .ports
@@ -113,17 +126,25 @@ pub fn service_ports(services: &[Arc<Service>], slices: &Store<EndpointSlice>) -
                     // a missing condition means ready (the API's rule)
                     let ready = e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true);
                     if let (true, Some(ip)) = (ready, e.addresses.first()) {
-                        endpoints.insert((ip.clone(), target as u16));
+                        let local = e.node_name.as_deref() == Some(node);
+                        endpoints.insert((ip.clone(), target as u16), local);
                     }
                 }
             }
             out.push(ServicePort {
                 name: format!("{ns}/{name}:{port_name}"),
                 protocol,
-                ips: ips.clone(),
+                cluster_ip: cluster_ip.to_string(),
+                external_ips: ips.clone(),
                 port: p.port as u16,
                 node_port: p.node_port.filter(|_| node_ports).map(|n| n as u16),
-                endpoints: endpoints.into_iter().collect(),
+                endpoints: endpoints
+                    .into_iter()
+                    .map(|((ip, port), local)| Endpoint { ip, port, local })
+                    .collect(),
+                internal_local: spec.internal_traffic_policy.as_deref() == Some("Local"),
+                external_local: spec.external_traffic_policy.as_deref() == Some("Local"),
+                affinity_timeout,
             });
         }
     }
@@ -133,13 +154,15 @@ pub fn service_ports(services: &[Arc<Service>], slices: &Store<EndpointSlice>) -
 /// The proxy of one node, owning nftables table `ip <table>`.
 pub struct Proxy {
     table: String,
+    node: String,
 }
 
 impl Proxy {
-    /// A proxy owning `table`.
-    pub fn new(table: &str) -> Self {
+    /// The proxy of `node`, owning `table`.
+    pub fn new(table: &str, node: &str) -> Self {
         Proxy {
             table: table.to_string(),
+            node: node.to_string(),
         }
     }
 
@@ -165,7 +188,7 @@ impl Proxy {
         slice_store.wait_ready().await;
         let mut last = String::new();
         loop {
-            let ports = service_ports(&service_store.list(), &slice_store);
+            let ports = service_ports(&service_store.list(), &slice_store, &self.node);
             let script = rules::ruleset(&self.table, &ports);
             if script != last {
                 let started = std::time::Instant::now();

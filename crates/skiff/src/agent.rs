@@ -182,7 +182,7 @@ pub async fn start(
     );
     let proxy = (!args.disable_kube_proxy).then(|| {
         let table = proxy_table(&data_dir.join("agent"));
-        let task = tokio::spawn(skiff_proxy::Proxy::new(&table).run(client.clone()));
+        let task = tokio::spawn(skiff_proxy::Proxy::new(&table, &args.name()).run(client.clone()));
         (table, task)
     });
     let agent = Agent::start(client, Arc::new(runtime), config).await?;

@@ -1642,6 +1642,25 @@ fn cluster_ips_and_node_ports_balance_over_ready_pods_and_reject_without_any() {
         String::from_utf8_lossy(&via_node_port.stderr)
     );
 
+    // ClientIP affinity keeps one client on one replica
+    c.ok(&[
+        "expose",
+        "deployment",
+        "web",
+        "--name=sticky",
+        "--port=80",
+        "--target-port=8080",
+        "--session-affinity=ClientIP",
+    ]);
+    let sticky_ip = c.jsonpath(&["service", "sticky"], "{.spec.clusterIP}");
+    let mut sticky = String::new();
+    c.wait_for("the sticky Service answering", WAIT, || {
+        sticky = String::from_utf8_lossy(&fetch_many(&sticky_ip, "80").stdout).to_string();
+        sticky.lines().filter(|l| !l.is_empty()).count() == 30
+    });
+    let seen: std::collections::BTreeSet<&str> = sticky.lines().collect();
+    assert_eq!(seen.len(), 1, "one replica for one client: {sticky}");
+
     // with no ready endpoint the port is refused at once, not left to time out
     c.ok(&["scale", "deployment/web", "--replicas=0"]);
     c.wait_for("no endpoints", WAIT, || {
