@@ -1,5 +1,6 @@
-//! Objects every cluster starts with: system namespaces, the `kubernetes` Service, the
-//! system PriorityClasses and the default StorageClass `local-path`.
+//! Objects every cluster starts with: system namespaces, the `kubernetes` Service with
+//! Endpoints and an EndpointSlice pointing at this server, the system PriorityClasses and the
+//! default StorageClass `local-path`.
 
 use crate::error::ApiResult;
 use crate::registry::Registry;
@@ -13,6 +14,78 @@ pub const SYSTEM_NAMESPACES: &[&str] =
 /// The default StorageClass, served by every node's built-in local-path provisioner (k3s's
 /// names, so manifests written for k3s work unchanged).
 pub const LOCAL_PATH_CLASS: &str = "local-path";
+
+/// The host's first global IPv4 address, else loopback.
+pub fn host_ipv4() -> std::net::Ipv4Addr {
+    let out = std::process::Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "scope", "global"])
+        .output();
+    out.ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout).lines().find_map(|l| {
+                let mut words = l.split_whitespace();
+                words.find(|w| *w == "inet")?;
+                words.next()?.split('/').next()?.parse().ok()
+            })
+        })
+        .unwrap_or(std::net::Ipv4Addr::LOCALHOST)
+}
+
+/// Points the `kubernetes` Service at this server: Endpoints (not mirrored) and an
+/// EndpointSlice named `kubernetes`, rewritten when the address changes.
+pub async fn kubernetes_endpoints(reg: &Registry, address: std::net::SocketAddr) -> ApiResult<()> {
+    let ip = address.ip().to_string();
+    let port = address.port();
+    let ep_rt = catalogue::find("", "v1", "endpoints").ok_or_else(|| {
+        crate::error::ApiError::internal("endpoints are missing from the catalogue")
+    })?;
+    let endpoints = json!({
+        "apiVersion": "v1", "kind": "Endpoints",
+        "metadata": { "name": "kubernetes", "namespace": "default",
+                      "labels": { "endpointslice.kubernetes.io/skip-mirror": "true" } },
+        "subsets": [{ "addresses": [{ "ip": ip }],
+                      "ports": [{ "name": "https", "port": port, "protocol": "TCP" }] }],
+    });
+    let slice_rt =
+        catalogue::find("discovery.k8s.io", "v1", "endpointslices").ok_or_else(|| {
+            crate::error::ApiError::internal("endpointslices are missing from the catalogue")
+        })?;
+    let slice = json!({
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": { "name": "kubernetes", "namespace": "default",
+                      "labels": { "kubernetes.io/service-name": "kubernetes" } },
+        "addressType": "IPv4",
+        "endpoints": [{ "addresses": [ip], "conditions": { "ready": true } }],
+        "ports": [{ "name": "https", "port": port, "protocol": "TCP" }],
+    });
+    for (rt, obj, field) in [
+        (ep_rt, endpoints, "subsets"),
+        (slice_rt, slice, "endpoints"),
+    ] {
+        match reg.get_opt(rt, Some("default"), "kubernetes").await? {
+            None => create_missing(reg, rt, Some("default"), "kubernetes", obj).await?,
+            Some((old, rev)) => {
+                let same = |f: &str| old.get(f) == obj.get(f);
+                if same(field) && same("ports") {
+                    continue;
+                }
+                let mut new = old.clone();
+                for f in [field, "ports"] {
+                    if let Some(v) = obj.get(f) {
+                        new[f] = v.clone();
+                    }
+                }
+                if let crate::registry::Cas::Conflict = reg
+                    .update_at(rt, Some("default"), "kubernetes", new, rev)
+                    .await?
+                {
+                    tracing::debug!("the kubernetes {} changed meanwhile; left as is", rt.kind);
+                }
+            }
+        }
+    }
+    Ok(())
+}
 
 /// Creates an object unless it exists (another server may have just created it).
 async fn create_missing(

@@ -174,6 +174,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     bootstrap::ensure_defaults(&registry)
         .await
         .map_err(StartError::Bootstrap)?;
+    let advertise = match config.bind_address {
+        ip if ip.is_unspecified() => IpAddr::V4(bootstrap::host_ipv4()),
+        ip => ip,
+    };
+    bootstrap::kubernetes_endpoints(&registry, SocketAddr::new(advertise, local_addr.port()))
+        .await
+        .map_err(StartError::Bootstrap)?;
     api.ready.store(true, Ordering::Release);
     Ok(Running {
         local_addr,

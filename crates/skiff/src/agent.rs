@@ -62,18 +62,7 @@ pub struct NodeArgs {
 
 /// The node's IP: the first global IPv4 address, else loopback.
 fn default_node_ip() -> String {
-    let out = std::process::Command::new("ip")
-        .args(["-4", "-o", "addr", "show", "scope", "global"])
-        .output();
-    out.ok()
-        .and_then(|o| {
-            String::from_utf8_lossy(&o.stdout).lines().find_map(|l| {
-                let mut words = l.split_whitespace();
-                words.find(|w| *w == "inet")?;
-                words.next()?.split('/').next().map(str::to_string)
-            })
-        })
-        .unwrap_or_else(|| "127.0.0.1".to_string())
+    skiff_apiserver::bootstrap::host_ipv4().to_string()
 }
 
 impl NodeArgs {

@@ -119,6 +119,43 @@ fn cluster_info_and_discovery_work() {
 }
 
 #[test]
+fn the_kubernetes_service_points_at_the_server() {
+    let c = Cluster::start();
+    assert_eq!(
+        c.jsonpath(&["service", "kubernetes"], "{.spec.clusterIP}"),
+        "10.43.0.1"
+    );
+    let port = c.port.to_string();
+    assert_eq!(
+        c.jsonpath(
+            &["endpoints", "kubernetes"],
+            "{.subsets[0].addresses[0].ip}:{.subsets[0].ports[0].port}"
+        ),
+        format!("127.0.0.1:{port}")
+    );
+    // the server writes the slice itself; its Endpoints are not mirrored
+    let slices = c.ok(&[
+        "get",
+        "endpointslices",
+        "-l",
+        "kubernetes.io/service-name=kubernetes",
+        "-o",
+        "jsonpath={range .items[*]}{.metadata.name}={.endpoints[0].addresses[0]}:{.ports[0].port} {end}",
+    ]);
+    assert_eq!(slices.trim(), format!("kubernetes=127.0.0.1:{port}"));
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let again = c.ok(&[
+        "get",
+        "endpointslices",
+        "-l",
+        "kubernetes.io/service-name=kubernetes",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(again.trim(), "endpointslice.discovery.k8s.io/kubernetes");
+}
+
+#[test]
 fn apply_creates_then_patches_with_strategic_merge() {
     let c = shop();
     let out = c.jsonpath(
