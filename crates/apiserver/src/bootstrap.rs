@@ -1,4 +1,5 @@
-//! Objects every cluster starts with: system namespaces, the `kubernetes` Service with
+//! Objects every cluster starts with: system namespaces, the cluster DNS Service `kube-dns`,
+//! the `kubernetes` Service with
 //! Endpoints and an EndpointSlice pointing at this server, the system PriorityClasses and the
 //! default StorageClass `local-path`.
 
@@ -10,6 +11,9 @@ use skiff_api::{catalogue, strategy};
 /// Namespaces that exist from the start.
 pub const SYSTEM_NAMESPACES: &[&str] =
     &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// The cluster DNS Service's address.
+pub const CLUSTER_DNS: &str = "10.43.0.10";
 
 /// The default StorageClass, served by every node's built-in local-path provisioner (k3s's
 /// names, so manifests written for k3s work unchanged).
@@ -136,6 +140,27 @@ pub async fn ensure_defaults(reg: &Registry) -> ApiResult<()> {
             },
         });
         create_missing(reg, svc_rt, Some("default"), "kubernetes", svc).await?;
+    }
+    if reg
+        .get_opt(svc_rt, Some("kube-system"), "kube-dns")
+        .await?
+        .is_none()
+    {
+        // cluster DNS: every agent serves it on its pod gateway and adds itself as an endpoint
+        let dns = json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": { "name": "kube-dns", "namespace": "kube-system",
+                          "labels": { "k8s-app": "kube-dns", "kubernetes.io/name": "CoreDNS" } },
+            "spec": {
+                "type": "ClusterIP", "clusterIP": CLUSTER_DNS, "clusterIPs": [CLUSTER_DNS],
+                "ports": [
+                    { "name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53 },
+                    { "name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53 },
+                ],
+                "sessionAffinity": "None",
+            },
+        });
+        create_missing(reg, svc_rt, Some("kube-system"), "kube-dns", dns).await?;
     }
     let pc_rt = crate::admission::priority_classes()?;
     for (name, value, description) in crate::admission::SYSTEM_CLASSES {

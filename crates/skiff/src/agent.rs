@@ -80,6 +80,7 @@ pub struct RunningAgent {
     containerd: Containerd,
     task: tokio::task::JoinHandle<()>,
     proxy: Option<(String, tokio::task::JoinHandle<()>)>,
+    dns: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningAgent {
@@ -87,11 +88,60 @@ impl RunningAgent {
     /// it (containers keep running).
     pub async fn stop(mut self) {
         self.task.abort();
+        if let Some(dns) = self.dns.take() {
+            dns.abort();
+        }
         if let Some((table, task)) = self.proxy.take() {
             task.abort();
             skiff_proxy::Proxy::teardown(&table).await;
         }
         self.containerd.stop().await;
+    }
+}
+
+/// Serves cluster DNS on this node's pod gateway once the node has a pod CIDR, and adds the
+/// node to the `kube-dns` Service with an EndpointSlice of its own.
+async fn cluster_dns(client: kube::Client, node: String) {
+    use k8s_openapi::api::core::v1::Node;
+    use k8s_openapi::api::discovery::v1::EndpointSlice;
+    let nodes: kube::Api<Node> = kube::Api::all(client.clone());
+    let gateway = loop {
+        let cidr = nodes
+            .get_opt(&node)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|n| n.spec?.pod_cidr);
+        if let Some(gw) = cidr.and_then(|c| skiff_network::cni::gateway(&c).ok()) {
+            break gw;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    let slices: kube::Api<EndpointSlice> = kube::Api::namespaced(client.clone(), "kube-system");
+    let slice: EndpointSlice = match serde_json::from_value(serde_json::json!({
+        "metadata": {"name": format!("kube-dns-{node}"), "namespace": "kube-system",
+            "labels": {"kubernetes.io/service-name": "kube-dns",
+                       "endpointslice.kubernetes.io/managed-by": "skiff-agent"}},
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": [gateway.to_string()], "nodeName": node,
+                       "conditions": {"ready": true}}],
+        "ports": [{"name": "dns", "port": 53, "protocol": "UDP"},
+                  {"name": "dns-tcp", "port": 53, "protocol": "TCP"}],
+    })) {
+        Ok(s) => s,
+        Err(e) => return tracing::warn!("cluster DNS slice: {e}"),
+    };
+    let name = format!("kube-dns-{node}");
+    let params = kube::api::PatchParams::apply("skiff-agent").force();
+    if let Err(e) = slices
+        .patch(&name, &params, &kube::api::Patch::Apply(&slice))
+        .await
+    {
+        tracing::warn!("registering this node's cluster DNS: {e}");
+    }
+    let addr = std::net::SocketAddr::from((gateway, 53));
+    if let Err(e) = skiff_dns::serve(client, addr).await {
+        tracing::warn!("cluster DNS: {e}");
     }
 }
 
@@ -174,11 +224,23 @@ pub async fn start(
         let task = tokio::spawn(skiff_proxy::Proxy::new(&table, &args.name()).run(client.clone()));
         (table, task)
     });
-    let agent = Agent::start(client, Arc::new(runtime), config).await?;
+    if proxy.is_some() {
+        // pods reach cluster DNS through the kube-dns Service, which the proxy programs
+        config.cluster_dns = Some(skiff_kubelet::runtime::DnsConfig {
+            servers: vec![skiff_apiserver::bootstrap::CLUSTER_DNS.to_string()],
+            searches: vec!["svc.cluster.local".into(), "cluster.local".into()],
+            options: vec!["ndots:5".into()],
+        });
+    }
+    let agent = Agent::start(client.clone(), Arc::new(runtime), config).await?;
+    let dns = proxy
+        .is_some()
+        .then(|| tokio::spawn(cluster_dns(client, args.name())));
     Ok(RunningAgent {
         containerd,
         task: tokio::spawn(agent.run()),
         proxy,
+        dns,
     })
 }
 

@@ -1661,6 +1661,54 @@ fn cluster_ips_and_node_ports_balance_over_ready_pods_and_reject_without_any() {
     let seen: std::collections::BTreeSet<&str> = sticky.lines().collect();
     assert_eq!(seen.len(), 1, "one replica for one client: {sticky}");
 
+    // cluster DNS: pods resolve Services by name through 10.43.0.10
+    assert_eq!(
+        c.ok(&["exec", "client", "--", "cat", "/etc/resolv.conf"]),
+        "search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.43.0.10\noptions ndots:5\n"
+    );
+    let lookup = |name: &str| {
+        String::from_utf8_lossy(
+            &c.kubectl(&["exec", "client", "--", "nslookup", name])
+                .stdout,
+        )
+        .to_string()
+    };
+    c.wait_for("web resolving to its ClusterIP", WAIT, || {
+        lookup("web").contains(&format!("Address: {ip}"))
+    });
+    assert!(lookup("web.default.svc.cluster.local").contains(&format!("Address: {ip}")));
+    let by_name = fetch_many("web", "80");
+    let out = String::from_utf8_lossy(&by_name.stdout);
+    assert!(
+        replicas.iter().any(|r| out.contains(r.as_str())),
+        "by name: {out} {}",
+        String::from_utf8_lossy(&by_name.stderr)
+    );
+    // a headless Service resolves to its ready pods
+    apply(
+        &c,
+        r#"{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "hl"},
+            "spec": {"clusterIP": "None", "selector": {"app": "web"}, "ports": [{"port": 8080}]}}"#,
+    );
+    let pod_ips: Vec<String> = c
+        .ok(&[
+            "get",
+            "pod",
+            "-l",
+            "app=web",
+            "-o",
+            "jsonpath={.items[*].status.podIP}",
+        ])
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    c.wait_for("hl resolving to both pods", WAIT, || {
+        let out = lookup("hl.default.svc.cluster.local");
+        pod_ips
+            .iter()
+            .all(|p| out.contains(&format!("Address: {p}")))
+    });
+
     // with no ready endpoint the port is refused at once, not left to time out
     c.ok(&["scale", "deployment/web", "--replicas=0"]);
     c.wait_for("no endpoints", WAIT, || {
