@@ -24,6 +24,7 @@ pub mod replicaset;
 pub mod resource_quota;
 pub mod selector;
 pub mod service_account;
+pub mod service_lb;
 pub mod statefulset;
 pub mod volume;
 
@@ -94,6 +95,7 @@ pub async fn run(client: kube::Client, config: Config) {
     let resource_quota = resource_quota::ResourceQuotaController::new(&ctx, &informers);
     let volumes = volume::VolumeController::new(&ctx, &informers);
     let endpoints = endpoints::EndpointsController::new(&ctx, &informers);
+    let service_lb = service_lb::ServiceLbController::new(&ctx, &informers);
     informers.start().await;
     tracing::info!("controller caches loaded; starting controllers");
     replica_sets.start();
@@ -112,5 +114,6 @@ pub async fn run(client: kube::Client, config: Config) {
     resource_quota.start();
     volumes.start();
     endpoints.start();
+    service_lb.start();
     futures::future::pending::<()>().await;
 }

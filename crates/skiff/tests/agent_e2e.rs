@@ -1642,6 +1642,57 @@ fn cluster_ips_and_node_ports_balance_over_ready_pods_and_reject_without_any() {
         String::from_utf8_lossy(&via_node_port.stderr)
     );
 
+    // external IPs are served like the ClusterIP
+    apply(
+        &c,
+        r#"{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "ext"},
+            "spec": {"selector": {"app": "web"}, "externalIPs": ["192.0.2.10"],
+                     "ports": [{"port": 8088, "targetPort": 8080}]}}"#,
+    );
+    c.wait_for("the external IP answering", WAIT, || {
+        let out = String::from_utf8_lossy(&fetch_many("192.0.2.10", "8088").stdout).to_string();
+        replicas.iter().all(|r| out.contains(r.as_str()))
+    });
+    // LoadBalancer Services are served on the nodes' addresses; a second one on the same
+    // port waits
+    c.ok(&[
+        "expose",
+        "deployment",
+        "web",
+        "--name=lb",
+        "--type=LoadBalancer",
+        "--port=8081",
+        "--target-port=8080",
+    ]);
+    let node_ip = c.jsonpath(
+        &["node", &c.node_name()],
+        "{.status.addresses[?(@.type==\"InternalIP\")].address}",
+    );
+    c.wait_for("the load balancer's ingress", WAIT, || {
+        c.jsonpath(&["service", "lb"], "{.status.loadBalancer.ingress[*].ip}") == node_ip
+    });
+    c.ok(&[
+        "expose",
+        "deployment",
+        "web",
+        "--name=lb2",
+        "--type=LoadBalancer",
+        "--port=8081",
+        "--target-port=8080",
+    ]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        c.jsonpath(&["service", "lb2"], "{.status.loadBalancer.ingress}"),
+        "",
+        "the port is taken"
+    );
+    c.ok(&["delete", "service", "lb"]);
+    c.wait_for(
+        "the second load balancer served once the port is free",
+        WAIT,
+        || c.jsonpath(&["service", "lb2"], "{.status.loadBalancer.ingress[*].ip}") == node_ip,
+    );
+
     // ClientIP affinity keeps one client on one replica
     c.ok(&[
         "expose",
