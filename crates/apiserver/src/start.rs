@@ -104,6 +104,20 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         .map_err(|e| StartError::Listen(addr, e))?;
     let mut sans = config.tls_sans.clone();
     sans.push(config.bind_address.to_string());
+    if config.bind_address.is_unspecified() {
+        // agents on other hosts reach a server bound to every address by the host's address
+        // or name (the certificate is made once; `--tls-san` adds more)
+        sans.push(bootstrap::host_ipv4().to_string());
+        let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        let name = name.trim().to_ascii_lowercase();
+        let dns_name = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        if dns_name {
+            sans.push(name);
+        }
+    }
     let creds = pki::load_or_create(
         &server_dir.join("tls"),
         &dir.join("node-token"),
