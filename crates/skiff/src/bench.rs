@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 mod density;
+mod net;
 mod pods;
 
 /// What to benchmark.
@@ -24,6 +25,8 @@ pub enum Bench {
     Density(density::DensityArgs),
     /// One real node (containerd): pod startup latency, agent memory, containerd floor.
     Pods(pods::PodsArgs),
+    /// The node data plane: programming nftables for N Services × M endpoints.
+    Net(net::NetArgs),
 }
 
 /// Options of `skiff bench api`.
@@ -49,6 +52,7 @@ pub async fn run(what: Bench) -> Result<()> {
         Bench::Api(args) => api(args).await,
         Bench::Density(args) => density::density(args).await,
         Bench::Pods(args) => pods::pods(args).await,
+        Bench::Net(args) => net::net(args).await,
     }
 }
 
