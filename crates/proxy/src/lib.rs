@@ -1,6 +1,7 @@
 //! The Service data plane of a node (upstream's kube-proxy in nftables mode): watches
-//! Services and EndpointSlices and keeps one nftables table in step with them. Each sync
-//! replaces the table in a single transaction; a clean shutdown removes it.
+//! Services and EndpointSlices and keeps one nftables table in step with them. The first sync
+//! writes the table whole; later ones send only what changed, each in a single transaction; a
+//! clean shutdown removes the table.
 #![forbid(unsafe_code)]
 
 pub mod rules;
@@ -151,6 +152,57 @@ pub fn service_ports(
     out
 }
 
+/// The rules of one table as last applied, so a sync sends only what changed.
+pub struct Rules {
+    table: String,
+    /// What the kernel holds; `None` before the first sync and after a failed one, when the
+    /// next sync writes the table whole.
+    applied: Option<rules::Model>,
+}
+
+impl Rules {
+    /// Rules for table `ip <table>`, not yet applied.
+    pub fn new(table: &str) -> Self {
+        Rules {
+            table: table.to_string(),
+            applied: None,
+        }
+    }
+
+    /// The model serving `ports`, reusing the applied one's unchanged parts.
+    pub fn model(&self, ports: &[ServicePort]) -> rules::Model {
+        match &self.applied {
+            Some(m) => m.rebuilt(ports),
+            None => rules::Model::new(ports),
+        }
+    }
+
+    /// The transaction that brings the table to `want` (empty when it is there already).
+    pub fn script(&self, want: &rules::Model) -> String {
+        match &self.applied {
+            Some(old) => rules::changes(&self.table, old, want),
+            None => rules::ruleset(&self.table, want),
+        }
+    }
+
+    /// Applies `script` (from [`Rules::script`]), after which the table holds `want`.
+    pub async fn apply(&mut self, script: &str, want: rules::Model) -> Result<(), Error> {
+        if script.is_empty() {
+            return Ok(());
+        }
+        match apply(script).await {
+            Ok(()) => {
+                self.applied = Some(want);
+                Ok(())
+            }
+            Err(e) => {
+                self.applied = None;
+                Err(e)
+            }
+        }
+    }
+}
+
 /// The proxy of one node, owning nftables table `ip <table>`.
 pub struct Proxy {
     table: String,
@@ -186,21 +238,31 @@ impl Proxy {
         tokio::spawn(slices.run());
         service_store.wait_ready().await;
         slice_store.wait_ready().await;
-        let mut last = String::new();
+        let mut rules = Rules::new(&self.table);
         loop {
             let ports = service_ports(&service_store.list(), &slice_store, &self.node);
-            let script = rules::ruleset(&self.table, &ports);
-            if script != last {
-                let started = std::time::Instant::now();
-                match apply(&script).await {
-                    Ok(()) => {
-                        tracing::debug!(table = %self.table, ports = ports.len(), took = ?started.elapsed(), "service rules synced");
-                        last = script;
+            let want = rules.model(&ports);
+            let script = rules.script(&want);
+            let started = std::time::Instant::now();
+            let failed = match rules.apply(&script, want).await {
+                Ok(()) => {
+                    if !script.is_empty() {
+                        tracing::debug!(table = %self.table, ports = ports.len(), bytes = script.len(), took = ?started.elapsed(), "service rules synced");
                     }
-                    Err(e) => tracing::warn!(table = %self.table, "{e}"),
+                    false
                 }
+                Err(e) => {
+                    tracing::warn!(table = %self.table, "{e}; writing the table whole");
+                    true
+                }
+            };
+            if failed {
+                // retry soon even without a change: the whole table this time
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(1), changed.notified())
+                    .await;
+            } else {
+                changed.notified().await;
             }
-            changed.notified().await;
         }
     }
 

@@ -1,12 +1,13 @@
 //! `skiff bench net`: the node data plane's programming cost at scale. With N Services of M
-//! endpoints each, every sync changes one endpoint and measures building the ruleset and
-//! applying it with `nft` (the work between a change reaching a node's proxy and its rules
-//! being live; the watch that brings the change adds the API's watch latency, measured by
+//! endpoints each, every sync changes one endpoint and measures working out the changed rules
+//! and applying them with `nft`, as the proxy does (the work between a change reaching a
+//! node's proxy and its rules being live; the watch that brings the change adds the API's watch latency, measured by
 //! `skiff bench api`). Needs root and nftables; uses a table of its own and removes it.
 
 use super::pods::{ms, percentile};
 use anyhow::Result;
-use skiff_proxy::rules::{ruleset, teardown, Endpoint, ServicePort};
+use skiff_proxy::rules::{teardown, Endpoint, Model, ServicePort};
+use skiff_proxy::Rules;
 use std::time::{Duration, Instant};
 
 /// Options of `skiff bench net`.
@@ -54,31 +55,37 @@ pub async fn net(args: NetArgs) -> Result<()> {
     let mut ports: Vec<ServicePort> = (0..args.services)
         .map(|i| port(i, args.endpoints))
         .collect();
+    let mut rules = Rules::new(&table);
     let started = Instant::now();
-    let script = ruleset(&table, &ports);
-    skiff_proxy::apply(&script).await?;
+    let want = Model::new(&ports);
+    let chains = want.chain_count();
+    let script = rules.script(&want);
+    rules.apply(&script, want).await?;
     println!(
-        "data plane: {} Services × {} endpoints, ruleset {} KiB; first apply {}",
+        "data plane: {} Services × {} endpoints, {chains} chains, ruleset {} KiB; first apply (whole table) {}",
         args.services,
         args.endpoints,
         script.len() / 1024,
         ms(started.elapsed())
     );
     let (mut build, mut apply, mut total) = (Vec::new(), Vec::new(), Vec::new());
+    let mut bytes = 0;
     for s in 0..args.syncs {
         let n = ports.len().max(1);
         if let Some(e) = ports.get_mut(s % n).and_then(|p| p.endpoints.first_mut()) {
             e.ip = format!("10.41.{}.{}", s / 250, 1 + s % 250);
         }
         let t0 = Instant::now();
-        let script = ruleset(&table, &ports);
+        let want = rules.model(&ports);
+        let script = rules.script(&want);
         let t1 = Instant::now();
-        let result = skiff_proxy::apply(&script).await;
+        let result = rules.apply(&script, want).await;
         let t2 = Instant::now();
         if let Err(e) = result {
             skiff_proxy::apply(&teardown(&table)).await.ok();
             return Err(e.into());
         }
+        bytes = bytes.max(script.len());
         build.push(t1 - t0);
         apply.push(t2 - t1);
         total.push(t2 - t0);
@@ -95,8 +102,11 @@ pub async fn net(args: NetArgs) -> Result<()> {
             ms(percentile(v, 1.0))
         );
     };
-    println!("per sync after one endpoint change ({} syncs):", args.syncs);
-    line("build the ruleset", &build);
+    println!(
+        "per sync after one endpoint change ({} syncs, at most {bytes} bytes of nft commands):",
+        args.syncs
+    );
+    line("work out the changes", &build);
     line("apply with nft", &apply);
     line("change → rules live on the node", &total);
     Ok(())
