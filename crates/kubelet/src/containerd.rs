@@ -179,7 +179,11 @@ async fn answers(socket: &Path) -> bool {
 impl Containerd {
     /// The runtime at `endpoint` if given; else the host's containerd if it answers; else our
     /// own child (reused if one started earlier by this agent still answers).
-    pub async fn find_or_start(agent_dir: &Path, endpoint: Option<&Path>) -> Result<Self, Error> {
+    pub async fn find_or_start(
+        agent_dir: &Path,
+        endpoint: Option<&Path>,
+        use_host: bool,
+    ) -> Result<Self, Error> {
         let layout = Layout::new(agent_dir);
         if let Some(socket) = endpoint {
             if !answers(socket).await {
@@ -187,7 +191,7 @@ impl Containerd {
             }
             return Ok(Containerd::host(socket));
         }
-        if answers(Path::new(DEFAULT_SOCKET)).await {
+        if use_host && answers(Path::new(DEFAULT_SOCKET)).await {
             return Ok(Containerd::host(Path::new(DEFAULT_SOCKET)));
         }
         let mut own = Containerd {

@@ -37,6 +37,11 @@ pub struct NodeArgs {
     /// A CRI socket to use instead of finding or starting containerd.
     #[arg(long)]
     pub container_runtime_endpoint: Option<PathBuf>,
+    /// Start a containerd of this agent's own even when one answers at
+    /// /run/containerd/containerd.sock (needed when several nodes share a host, each in its own
+    /// network namespace).
+    #[arg(long)]
+    pub own_containerd: bool,
     /// Registry mirrors, TLS and credentials (k3s `registries.yaml` format).
     #[arg(long, default_value = "/etc/skiff/registries.yaml")]
     pub private_registry: PathBuf,
@@ -49,6 +54,10 @@ pub struct NodeArgs {
     /// Port of the kubelet API (logs, exec, attach, port-forward for the API server).
     #[arg(long, default_value_t = 10250)]
     pub kubelet_port: u16,
+    /// How pods reach pods on other nodes: `vxlan` (an overlay like flannel's) or `none`.
+    /// Nodes whose IP is a loopback address never use the overlay.
+    #[arg(long, default_value = "vxlan", value_parser = ["vxlan", "none"])]
+    pub flannel_backend: String,
     /// Do not program Services into nftables on this node (k3s's flag name).
     #[arg(long)]
     pub disable_kube_proxy: bool,
@@ -81,6 +90,7 @@ pub struct RunningAgent {
     task: tokio::task::JoinHandle<()>,
     proxy: Option<(String, tokio::task::JoinHandle<()>)>,
     dns: Option<tokio::task::JoinHandle<()>>,
+    overlay: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningAgent {
@@ -90,6 +100,10 @@ impl RunningAgent {
         self.task.abort();
         if let Some(dns) = self.dns.take() {
             dns.abort();
+        }
+        if let Some(overlay) = self.overlay.take() {
+            overlay.abort();
+            skiff_network::overlay::Overlay::teardown().await;
         }
         if let Some((table, task)) = self.proxy.take() {
             task.abort();
@@ -193,8 +207,12 @@ pub async fn start(
     let registries = skiff_kubelet::registries::Registries::load(&args.private_registry)?;
     // written before containerd starts; it reads them at every pull
     registries.write_hosts(&skiff_kubelet::containerd::Layout::new(&agent_dir).registry_dir)?;
-    let containerd =
-        Containerd::find_or_start(&agent_dir, args.container_runtime_endpoint.as_deref()).await?;
+    let containerd = Containerd::find_or_start(
+        &agent_dir,
+        args.container_runtime_endpoint.as_deref(),
+        !args.own_containerd,
+    )
+    .await?;
     if containerd.registry_dir.is_none() && registries != Default::default() {
         tracing::warn!(
             "mirrors and TLS settings of {} apply only to a containerd this agent starts; credentials still apply",
@@ -232,6 +250,16 @@ pub async fn start(
             options: vec!["ndots:5".into()],
         });
     }
+    let overlay = match ip.parse::<std::net::Ipv4Addr>() {
+        Ok(addr) if args.flannel_backend == "vxlan" && !addr.is_loopback() => Some(tokio::spawn(
+            skiff_network::overlay::run(client.clone(), args.name(), addr),
+        )),
+        Ok(addr) if addr.is_loopback() && args.flannel_backend == "vxlan" => {
+            tracing::info!("node IP {addr} is a loopback address: no overlay to other nodes");
+            None
+        }
+        _ => None,
+    };
     let agent = Agent::start(client.clone(), Arc::new(runtime), config).await?;
     let dns = proxy
         .is_some()
@@ -241,6 +269,7 @@ pub async fn start(
         task: tokio::spawn(agent.run()),
         proxy,
         dns,
+        overlay,
     })
 }
 
@@ -371,6 +400,7 @@ pub async fn killall(data_dir: Option<PathBuf>) -> Result<()> {
         }
     }
     skiff_proxy::Proxy::teardown(&proxy_table(&agent_dir)).await;
+    skiff_network::overlay::Overlay::teardown().await;
     // shims left without a containerd (or that it could not stop): kill their process trees
     let socket = layout.socket.display().to_string();
     let shims = processes_with_arg(&socket);
