@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod rules;
+pub mod userspace;
 
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -207,6 +208,7 @@ impl Rules {
 pub struct Proxy {
     table: String,
     node: String,
+    userspace: bool,
 }
 
 impl Proxy {
@@ -215,7 +217,14 @@ impl Proxy {
         Proxy {
             table: table.to_string(),
             node: node.to_string(),
+            userspace: false,
         }
+    }
+
+    /// Relays in userspace instead of DNATing in the kernel (`--proxy-mode userspace`).
+    pub fn userspace(mut self, on: bool) -> Self {
+        self.userspace = on;
+        self
     }
 
     /// Keeps the table in step with the cluster until dropped.
@@ -238,6 +247,21 @@ impl Proxy {
         tokio::spawn(slices.run());
         service_store.wait_ready().await;
         slice_store.wait_ready().await;
+        if self.userspace {
+            let mut relays = userspace::Relays::default();
+            let mut last = String::new();
+            loop {
+                let ports = service_ports(&service_store.list(), &slice_store, &self.node);
+                let script = relays.sync(&self.table, &ports).await;
+                if script != last {
+                    match apply(&script).await {
+                        Ok(()) => last = script,
+                        Err(e) => tracing::warn!(table = %self.table, "{e}"),
+                    }
+                }
+                changed.notified().await;
+            }
+        }
         let mut rules = Rules::new(&self.table);
         loop {
             let ports = service_ports(&service_store.list(), &slice_store, &self.node);

@@ -69,7 +69,7 @@ pub struct ServicePort {
 
 impl ServicePort {
     /// Indices of the endpoints a policy allows.
-    fn allowed(&self, local_only: bool) -> Vec<usize> {
+    pub(crate) fn allowed(&self, local_only: bool) -> Vec<usize> {
         (0..self.endpoints.len())
             .filter(|k| !local_only || self.endpoints[*k].local)
             .collect()

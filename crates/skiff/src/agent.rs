@@ -58,6 +58,10 @@ pub struct NodeArgs {
     /// Nodes whose IP is a loopback address never use the overlay.
     #[arg(long, default_value = "vxlan", value_parser = ["vxlan", "none"])]
     pub flannel_backend: String,
+    /// How Services reach their endpoints: `nftables` (DNAT in the kernel) or `userspace`
+    /// (the agent relays every connection; nftables only redirects to it).
+    #[arg(long, default_value = "nftables", value_parser = ["nftables", "userspace"])]
+    pub proxy_mode: String,
     /// Do not program Services into nftables on this node (k3s's flag name).
     #[arg(long)]
     pub disable_kube_proxy: bool,
@@ -239,7 +243,9 @@ pub async fn start(
     );
     let proxy = (!args.disable_kube_proxy).then(|| {
         let table = proxy_table(&data_dir.join("agent"));
-        let task = tokio::spawn(skiff_proxy::Proxy::new(&table, &args.name()).run(client.clone()));
+        let proxy =
+            skiff_proxy::Proxy::new(&table, &args.name()).userspace(args.proxy_mode == "userspace");
+        let task = tokio::spawn(proxy.run(client.clone()));
         (table, task)
     });
     if proxy.is_some() {

@@ -28,7 +28,7 @@ fn script(name: &str) -> PathBuf {
 }
 
 impl Lan {
-    fn up(nodes: usize) -> Lan {
+    fn up(nodes: usize, agent_args: &str) -> Lan {
         let pid = std::process::id();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -38,11 +38,13 @@ impl Lan {
         let lan = Lan {
             dir: tempfile::tempdir().unwrap(),
             name: format!("t{}", pid % 100_000),
-            net: format!("172.30.{}", pid % 250),
+            // distinct per live test: no two tests hold one port at once
+            net: format!("172.{}.{}", 30 + port % 2, (port / 2) % 256),
             port,
         };
         let out = lan
             .command("cluster-up")
+            .env("SKIFF_AGENT_ARGS", agent_args)
             .arg(nodes.to_string())
             .output()
             .unwrap();
@@ -202,7 +204,17 @@ fn web_pods(lan: &Lan) -> Vec<(String, String, String)> {
 
 #[test]
 fn services_dns_and_pods_work_across_nodes_on_the_overlay() {
-    let lan = Lan::up(2);
+    acceptance("");
+}
+
+#[test]
+fn the_same_works_with_the_userspace_proxy() {
+    acceptance("--proxy-mode userspace");
+}
+
+/// The acceptance: server + 2 agents, a 4-replica Deployment spread over both.
+fn acceptance(agent_args: &str) {
+    let lan = Lan::up(2, agent_args);
     let (n1, n2) = (lan.node(1), lan.node(2));
     // every node routes the other's pod CIDR over its VXLAN device
     let cidr = |n: &str| {
@@ -301,6 +313,23 @@ spec:
         ]) == "4"
             && lan.ok(&["get", "pod", "client", "-o", "jsonpath={.status.phase}"]) == "Running"
     });
+    // the mode asked for is the one serving: kernel DNAT, or redirects to the agent's relays
+    let ruleset = Command::new("ip")
+        .args(["netns", "exec", &n1, "nft", "list", "ruleset"])
+        .output()
+        .unwrap();
+    let ruleset = String::from_utf8_lossy(&ruleset.stdout);
+    if agent_args.contains("userspace") {
+        assert!(
+            ruleset.contains("redirect to :") && !ruleset.contains("dnat to"),
+            "{ruleset}"
+        );
+    } else {
+        assert!(
+            ruleset.contains("dnat to") && !ruleset.contains("redirect to :"),
+            "{ruleset}"
+        );
+    }
     let pods = web_pods(&lan);
     let nodes: BTreeSet<&str> = pods.iter().map(|p| p.1.as_str()).collect();
     assert_eq!(
