@@ -7,12 +7,13 @@ cd "$root"
 
 need_apt=()
 # command:package — the node agent's tests run real containerd, runc and CNI plugins, build a
-# busybox image from busybox-static, program Services with nft, and the CRI bindings need
+# busybox image from busybox-static, program Services with nft, build multi-node clusters in
+# network namespaces (scripts/cluster-up: ip, nsenter, curl), and the CRI bindings need
 # protoc to build
 for pair in unzip:unzip pip:python3-pip containerd:containerd runc:runc ctr:containerd \
   protoc:protobuf-compiler /usr/lib/cni/bridge:containernetworking-plugins \
   /bin/busybox:busybox-static ip:iproute2 docker-registry:docker-registry skopeo:skopeo \
-  nft:nftables; do
+  nft:nftables curl:curl nsenter:util-linux; do
   want="${pair%%:*}"
   if [[ "$want" == /* ]]; then
     [ -e "$want" ] || need_apt+=("${pair##*:}")
