@@ -26,6 +26,8 @@ pub const OVERHEAD: u32 = 50;
 pub const BACKEND_DATA: &str = "flannel.alpha.coreos.com/backend-data";
 /// flannel's annotation with the backend type.
 pub const BACKEND_TYPE: &str = "flannel.alpha.coreos.com/backend-type";
+/// The nftables table masquerading pods' traffic that leaves the cluster's pod networks.
+pub const EGRESS_TABLE: &str = "skiff-egress";
 /// flannel's annotation with the address other nodes encapsulate to.
 pub const PUBLIC_IP: &str = "flannel.alpha.coreos.com/public-ip";
 
@@ -33,7 +35,7 @@ pub const PUBLIC_IP: &str = "flannel.alpha.coreos.com/public-ip";
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A command could not run.
-    #[error("running {0} (Debian package iproute2): {1}")]
+    #[error("running {0} (Debian packages iproute2, nftables): {1}")]
     Spawn(String, std::io::Error),
     /// A command failed.
     #[error("{0}: {1}")]
@@ -347,9 +349,61 @@ impl Overlay {
         Ok(())
     }
 
-    /// Removes the device, and with it every overlay route and entry (clean shutdown).
+    /// Masquerades what this node's pods (`pod_cidr`) send beyond every pod network (the
+    /// API server, the nodes' LAN, the outside), as flannel does: replies then come back
+    /// through this node. Traffic between pods keeps its addresses. One `nft -f` transaction
+    /// replacing table `ip skiff-egress`.
+    pub async fn masquerade(&self, pod_cidr: &str, peers: &[Peer]) -> Result<(), Error> {
+        let own = format!(
+            "{}/{}",
+            network(pod_cidr)?,
+            pod_cidr.split_once('/').map_or("24", |p| p.1)
+        );
+        let mut cidrs: Vec<&str> = peers.iter().map(|p| p.cidr.as_str()).collect();
+        cidrs.push(&own);
+        let script = format!(
+            "add table ip {EGRESS_TABLE}\ndelete table ip {EGRESS_TABLE}\ntable ip {EGRESS_TABLE} {{
+  set pod-networks {{ type ipv4_addr; flags interval; auto-merge; elements = {{ {} }}; }}
+  chain postrouting {{
+    type nat hook postrouting priority srcnat + 10; policy accept;
+    ip saddr {own} ip daddr != @pod-networks masquerade
+  }}
+}}
+",
+            cidrs.join(", ")
+        );
+        let mut child = tokio::process::Command::new("nft")
+            .args(["-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::Spawn("nft".into(), e))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            use tokio::io::AsyncWriteExt;
+            stdin
+                .write_all(script.as_bytes())
+                .await
+                .map_err(|e| Error::Spawn("nft".into(), e))?;
+        }
+        let out = child
+            .wait_with_output()
+            .await
+            .map_err(|e| Error::Spawn("nft".into(), e))?;
+        if !out.status.success() {
+            return Err(Error::Failed(
+                "nft -f (egress masquerade)".into(),
+                String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Removes the device, and with it every overlay route and entry, and the egress
+    /// masquerade (clean shutdown).
     pub async fn teardown() {
         let _ = command("ip", &["link", "delete", DEVICE]).await;
+        let _ = command("nft", &["delete", "table", "ip", EGRESS_TABLE]).await;
     }
 }
 
@@ -398,7 +452,12 @@ pub async fn run(client: kube::Client, node: String, node_ip: Ipv4Addr) {
         let list = store.list();
         let want = peers(list.iter().map(|n| &**n), &node);
         let result = match overlay.ensure_device(&pod_cidr).await {
-            Ok(()) => overlay.sync(&want).await,
+            Ok(()) => match overlay.sync(&want).await {
+                Ok(()) if last.as_ref() != Some(&want) => {
+                    overlay.masquerade(&pod_cidr, &want).await
+                }
+                other => other,
+            },
             Err(e) => Err(e),
         };
         match result {

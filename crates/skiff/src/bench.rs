@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
+mod datapath;
 mod density;
 mod net;
 mod pods;
@@ -25,8 +26,12 @@ pub enum Bench {
     Density(density::DensityArgs),
     /// One real node (containerd): pod startup latency, agent memory, containerd floor.
     Pods(pods::PodsArgs),
-    /// The node data plane: programming nftables for N Services × M endpoints.
+    /// The node data plane: programming nftables for N Services × M endpoints; with
+    /// `--cluster`, TCP throughput and DNS on a running cluster.
     Net(net::NetArgs),
+    /// One end of `skiff bench net --cluster`, run inside its pods.
+    #[command(subcommand, hide = true)]
+    NetPeer(datapath::Peer),
 }
 
 /// Options of `skiff bench api`.
@@ -53,6 +58,7 @@ pub async fn run(what: Bench) -> Result<()> {
         Bench::Density(args) => density::density(args).await,
         Bench::Pods(args) => pods::pods(args).await,
         Bench::Net(args) => net::net(args).await,
+        Bench::NetPeer(what) => datapath::peer(what).await,
     }
 }
 

@@ -146,12 +146,12 @@ impl Lan {
         }
     }
 
-    /// `n` HTTP requests from pod `client` to `host:port`: the body's last line of each (the
-    /// replica's hostname), or `-` for a request that got no answer.
+    /// `n` HTTP requests (`wget -qO- http://host:port/`) from pod `client`: the body's last
+    /// line of each (the replica's hostname), or `-` for a request that got no answer.
+    /// (`timeout`, not wget's `-T`: Debian's static busybox wget crashes with `-T`.)
     fn get(&self, client: &str, host: &str, port: u16, n: usize) -> Vec<String> {
-        // Debian's static busybox wget crashes in pods; nc speaks HTTP/1.0 just as well
         let loop_ = format!(
-            "for i in $(seq {n}); do r=$(printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 {host} {port} | tail -n 1); echo \"${{r:--}}\"; done"
+            "for i in $(seq {n}); do r=$(timeout 3 wget -qO- http://{host}:{port}/ | tail -n 1); echo \"${{r:--}}\"; done"
         );
         let out = self.kubectl(&["exec", client, "--", "sh", "-c", &loop_], None);
         String::from_utf8_lossy(&out.stdout)
@@ -406,6 +406,25 @@ spec:
         assert!(lookup.contains(ip.as_str()), "{ip} in {lookup}");
     }
 
+    // pods reach the API server through the `kubernetes` Service: masqueraded as they leave
+    // the pod networks, so its replies find the way back
+    let out = lan.kubectl(
+        &[
+            "exec",
+            "client",
+            "--",
+            "sh",
+            "-c",
+            "timeout 3 nc kubernetes.default.svc 443 </dev/null && echo connected",
+        ],
+        None,
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("connected"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // a replica whose readiness fails leaves rotation, and comes back
     let (sick, _, _) = pods.iter().find(|p| p.1 == n2).unwrap();
     lan.ok(&["exec", sick, "--", "mv", "/www/index.html", "/www/away"]);
@@ -442,6 +461,30 @@ spec:
     );
     let got = lan.reached("client", "web", 80, 20);
     assert!(got.is_subset(&left), "{got:?} not within {left:?}");
+
+    // `skiff bench net --cluster` measures this cluster's data path (small, just that it runs)
+    if !agent_args.contains("userspace") {
+        let out = Command::new(env!("CARGO_BIN_EXE_skiff"))
+            .args(["bench", "net", "--cluster", "--mib", "8", "--runs", "1"])
+            .env("KUBECONFIG", lan.dir.path().join("server/kubeconfig.yaml"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for want in [
+            "TCP to pod: median",
+            "TCP to clusterip: median",
+            "ClusterIP / pod IP:",
+            "DNS one query at a time:",
+            "queries/s",
+        ] {
+            assert!(text.contains(want), "{want} in {text}");
+        }
+    }
 
     // the overlay heals: a route removed behind the agent's back comes back at the next sync
     lan.ip(1, &["route", "del", &cidr2]);

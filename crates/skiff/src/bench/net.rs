@@ -5,7 +5,7 @@
 //! `skiff bench api`). Needs root and nftables; uses a table of its own and removes it.
 
 use super::pods::{ms, percentile};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use skiff_proxy::rules::{teardown, Endpoint, Model, ServicePort};
 use skiff_proxy::Rules;
 use std::time::{Duration, Instant};
@@ -22,6 +22,23 @@ pub struct NetArgs {
     /// Syncs measured, each after one endpoint change.
     #[arg(long, default_value_t = 20)]
     syncs: usize,
+    /// Instead, measure the data path of the running cluster that KUBECONFIG (or
+    /// --kubeconfig) reaches, which needs two Ready nodes: TCP throughput from a pod to a pod
+    /// on another node, by pod IP and by ClusterIP, and cluster DNS queries/s and latency.
+    #[arg(long)]
+    cluster: bool,
+    /// The cluster's kubeconfig (with --cluster).
+    #[arg(long, env = "KUBECONFIG")]
+    kubeconfig: Option<std::path::PathBuf>,
+    /// The image the bench pods run on (with --cluster; its nodes must have it).
+    #[arg(long, default_value = "skiff.local/busybox:1")]
+    image: String,
+    /// MiB per transfer (with --cluster).
+    #[arg(long, default_value_t = 1024)]
+    mib: u64,
+    /// Transfers per target (with --cluster).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
 }
 
 fn port(i: usize, endpoints: usize) -> ServicePort {
@@ -51,6 +68,14 @@ fn port(i: usize, endpoints: usize) -> ServicePort {
 
 /// Runs the benchmark.
 pub async fn net(args: NetArgs) -> Result<()> {
+    if args.cluster {
+        let kubeconfig = args
+            .kubeconfig
+            .clone()
+            .context("--cluster needs KUBECONFIG or --kubeconfig")?;
+        let client = skiff_client::kubeconfig::client_from_kubeconfig(&kubeconfig).await?;
+        return super::datapath::cluster(client, &args.image, args.mib << 20, args.runs).await;
+    }
     let table = format!("skiff-bench-{}", std::process::id());
     let mut ports: Vec<ServicePort> = (0..args.services)
         .map(|i| port(i, args.endpoints))
