@@ -2,11 +2,12 @@
 //!
 //! Traffic to a ClusterIP (a `svc-…` chain) or to an external IP, load-balancer IP or NodePort
 //! on a local address (`ext-…`) picks an endpoint with equal probability (`numgen random mod
-//! N`) and is DNATed to it (`ep-…`); `internalTrafficPolicy`/`externalTrafficPolicy: Local`
-//! restrict the choice to this node's endpoints (dropping when there is none), and
-//! `sessionAffinity: ClientIP` keeps a client on its endpoint through per-endpoint timeout sets
-//! (`aff-…`). Connections are marked for masquerade when they come from the node itself, are
-//! external under the Cluster policy, or reach their own pod through the Service (hairpin). A
+//! N`) and is DNATed to it (`dnat … to numgen … map`); `internalTrafficPolicy`/
+//! `externalTrafficPolicy: Local` restrict the choice to this node's endpoints (dropping when
+//! there is none), and `sessionAffinity: ClientIP` goes through a chain per endpoint (`ep-…`)
+//! that records the client in a timeout set (`aff-…`) consulted first. Connections are
+//! masqueraded when they come from the node itself, are external under the Cluster policy, or
+//! reach their own pod through the Service (hairpin, the `hairpin` set of `ip . ip` pairs). A
 //! port with no ready endpoint is rejected at once.
 //!
 //! The per-port part of the table is a [`Model`]: chains named after their Service port (and
@@ -23,11 +24,12 @@ use std::sync::Arc;
 pub const MASQUERADE_MARK: u32 = 0x4000;
 
 /// The dispatch maps and sets the per-port elements go in, in [`Model::elements`] order.
-const DISPATCH: [&str; 4] = [
+const DISPATCH: [&str; 5] = [
     "service-ips",
     "service-nodeports",
     "no-endpoints",
     "no-endpoint-nodeports",
+    "hairpin",
 ];
 
 /// A ready endpoint of a Service port.
@@ -159,16 +161,36 @@ impl Fragment {
                     rules.push(format!("ip saddr @{set} goto {}", names.endpoints[*k]));
                 }
             }
-            let targets: Vec<String> = allowed
-                .iter()
-                .enumerate()
-                .map(|(n, k)| format!("{n} : goto {}", names.endpoints[*k]))
-                .collect();
-            rules.push(format!(
-                "numgen random mod {} vmap {{ {} }}",
-                allowed.len(),
-                targets.join(", ")
-            ));
+            if p.affinity_timeout.is_some() {
+                // through the endpoint's chain, which records the client for affinity
+                let targets: Vec<String> = allowed
+                    .iter()
+                    .enumerate()
+                    .map(|(n, k)| format!("{n} : goto {}", names.endpoints[*k]))
+                    .collect();
+                rules.push(format!(
+                    "numgen random mod {} vmap {{ {} }}",
+                    allowed.len(),
+                    targets.join(", ")
+                ));
+            } else {
+                // straight to the endpoint: no chain per endpoint, so the table has far fewer
+                // chains for `nft` to list before every change
+                let targets: Vec<String> = allowed
+                    .iter()
+                    .enumerate()
+                    .map(|(n, k)| {
+                        let e = &p.endpoints[*k];
+                        format!("{n} : {} . {}", e.ip, e.port)
+                    })
+                    .collect();
+                rules.push(format!(
+                    "meta l4proto {} dnat ip addr . port to numgen random mod {} map {{ {} }}",
+                    p.protocol,
+                    allowed.len(),
+                    targets.join(", ")
+                ));
+            }
             rules
         };
         let internal = p.allowed(p.internal_local);
@@ -187,6 +209,9 @@ impl Fragment {
             };
             f.chains
                 .insert(names.ext.clone(), chooser(&external, masquerade));
+        }
+        if p.affinity_timeout.is_none() {
+            return f;
         }
         for (k, e) in p.endpoints.iter().enumerate() {
             let mut rules = vec![format!("ip saddr {} jump mark-for-masquerade", e.ip)];
@@ -213,7 +238,7 @@ pub struct Model {
     /// Port id (`ns/name/port/protocol`) → its chains and sets.
     ports: BTreeMap<String, Arc<Fragment>>,
     /// Per dispatch map or set ([`DISPATCH`]): key → verdict (empty for sets).
-    elements: [BTreeMap<String, String>; 4],
+    elements: [BTreeMap<String, String>; 5],
 }
 
 impl Model {
@@ -263,6 +288,10 @@ impl Model {
                 Some(v) => self.elements[0].insert(key, v.clone()),
                 None => self.elements[2].insert(key, String::new()),
             };
+        }
+        // a pod reaching itself through the Service is masqueraded (postrouting)
+        for e in &p.endpoints {
+            self.elements[4].insert(format!("{0} . {0}", e.ip), String::new());
         }
         if let Some(np) = p.node_port {
             let key = format!("{} . {np}", p.protocol);
@@ -317,6 +346,11 @@ fn base(w: &mut String, m: &Model) {
     );
     let _ = writeln!(
         w,
+        "  set hairpin {{ type ipv4_addr . ipv4_addr;{} }}",
+        elements(4)
+    );
+    let _ = writeln!(
+        w,
         "  chain services {{
     ip daddr . meta l4proto . th dport vmap @service-ips
     fib daddr type local meta l4proto . th dport vmap @service-nodeports
@@ -326,6 +360,7 @@ fn base(w: &mut String, m: &Model) {
   chain postrouting {{
     type nat hook postrouting priority srcnat; policy accept;
     meta mark & {MASQUERADE_MARK:#x} == {MASQUERADE_MARK:#x} meta mark set meta mark ^ {MASQUERADE_MARK:#x} masquerade
+    ct status dnat ip saddr . ip daddr @hairpin masquerade
   }}
   chain reject-chain {{ reject; }}
   chain filter-forward {{
@@ -511,11 +546,10 @@ mod tests {
             "{r}"
         );
         assert!(r.contains(&format!("elements = {{ tcp . 30080 : goto {ext} }}")));
-        let (a, b) = (ep("10.42.0.5/8080"), ep("10.42.0.6/8080"));
-        assert!(r.contains(&format!(
-            "numgen random mod 2 vmap {{ 0 : goto {a}, 1 : goto {b} }}"
-        )));
-        assert!(r.contains(&format!("chain {b} {{\n    ip saddr 10.42.0.6 jump mark-for-masquerade\n    meta l4proto tcp dnat to 10.42.0.6:8080\n  }}")), "{r}");
+        assert!(r.contains(&format!("chain {svc} {{\n    fib saddr type local jump mark-for-masquerade comment \"default/web:http\"\n    meta l4proto tcp dnat ip addr . port to numgen random mod 2 map {{ 0 : 10.42.0.5 . 8080, 1 : 10.42.0.6 . 8080 }}\n  }}")), "{r}");
+        // no chain per endpoint without affinity; hairpin through the set
+        assert!(!r.contains("chain ep-"), "{r}");
+        assert!(r.contains("set hairpin { type ipv4_addr . ipv4_addr; elements = { 10.42.0.5 . 10.42.0.5, 10.42.0.6 . 10.42.0.6 }; }"), "{r}");
         assert!(
             !r.contains("set no-endpoints { type ipv4_addr . inet_proto . inet_service; elements")
         );
@@ -563,6 +597,29 @@ mod tests {
         assert_eq!(changes("skiff", &before, &before), "");
         let after = Model::new(&[port(vec![("10.42.0.5", 8080), ("10.42.0.7", 8080)])]);
         let c = changes("skiff", &before, &after);
+        let svc = ident("svc", "default/web/http/tcp");
+        assert!(c.contains(&format!("flush chain ip skiff {svc}\n")), "{c}");
+        assert!(c.contains("delete element ip skiff hairpin { 10.42.0.6 . 10.42.0.6 }\n"));
+        assert!(c.contains("add element ip skiff hairpin { 10.42.0.7 . 10.42.0.7 }\n"));
+        // the dispatch map points at the same chains: untouched
+        assert!(!c.contains("service-ips"), "{c}");
+        assert!(
+            !c.contains("chain ep-") && !c.contains("delete chain"),
+            "{c}"
+        );
+
+        // with affinity, endpoints have chains: a new one is added, the gone one deleted, the
+        // kept one left as it is (with its affinity set)
+        let sticky = |eps| {
+            let mut p = port(eps);
+            p.affinity_timeout = Some(60);
+            Model::new(&[p])
+        };
+        let (before, after) = (
+            sticky(vec![("10.42.0.5", 8080), ("10.42.0.6", 8080)]),
+            sticky(vec![("10.42.0.5", 8080), ("10.42.0.7", 8080)]),
+        );
+        let c = changes("skiff", &before, &after);
         let (kept, gone, new) = (
             ep("10.42.0.5/8080"),
             ep("10.42.0.6/8080"),
@@ -573,14 +630,19 @@ mod tests {
             c.contains(&format!("delete chain ip skiff {gone}\n")),
             "{c}"
         );
-        // the kept endpoint's chain is left as it is
+        assert!(
+            c.contains(&format!("delete set ip skiff aff-60s-{}\n", &gone[3..])),
+            "{c}"
+        );
         assert!(
             !c.contains(&format!("flush chain ip skiff {kept}\n")),
             "{c}"
         );
         assert!(!c.contains(&format!("add rule ip skiff {kept} ")), "{c}");
-        // the map elements point at the same chains: untouched
-        assert!(!c.contains("element"), "{c}");
+        assert!(
+            !c.contains(&format!("set ip skiff aff-60s-{}", &kept[3..])),
+            "{c}"
+        );
     }
 
     /// nft, or the test's own table in the kernel, removed when the test ends.

@@ -354,6 +354,17 @@ spec:
     let cluster_ip = lan.ok(&["get", "svc", "web", "-o", "jsonpath={.spec.clusterIP}"]);
     assert!(lan.reached("client", &cluster_ip, 80, 10).is_subset(&all));
 
+    // hairpin: a replica reaching its own Service, and so sometimes itself, always gets an
+    // answer (masqueraded, or its reply would bypass the DNAT)
+    let (me, _, _) = &pods[0];
+    let mut seen = Vec::new();
+    lan.wait_for("a replica reaching itself through its Service", || {
+        let got = lan.get(me, "web", 80, 10);
+        assert!(got.iter().all(|h| all.contains(h)), "{got:?}");
+        seen.extend(got);
+        seen.contains(me)
+    });
+
     // the NodePort on both nodes' IPs
     let node_port: u16 = lan
         .ok(&[
@@ -497,5 +508,28 @@ spec:
     lan.ok(&["delete", "node", &n2, "--wait=false"]);
     lan.wait_for("the gone node's route removed", || {
         !lan.ip(1, &["route"]).contains(&format!("{cidr2} via"))
+    });
+    // and comes back when the node returns (its agent restarted registers it again)
+    let pid_file = lan.dir.path().join("n2.pid");
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    Command::new("kill")
+        .args(["-KILL", pid.trim()])
+        .status()
+        .unwrap();
+    let started = Command::new(lan.dir.path().join("n2.start"))
+        .status()
+        .unwrap();
+    assert!(started.success());
+    lan.wait_for("the node back with a pod CIDR", || {
+        lan.kubectl(
+            &["get", "node", &n2, "-o", "jsonpath={.spec.podCIDR}"],
+            None,
+        )
+        .stdout
+        .ends_with(b"/24")
+    });
+    let back = cidr(&n2);
+    lan.wait_for("the returned node's route", || {
+        lan.ip(1, &["route"]).contains(&format!("{back} via"))
     });
 }
