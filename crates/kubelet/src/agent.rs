@@ -341,37 +341,7 @@ impl Inner {
 
     /// Resolver settings per dnsPolicy and dnsConfig (as upstream).
     fn dns(&self, pod: &Pod) -> Option<crate::runtime::DnsConfig> {
-        let spec = pod.spec.as_ref()?;
-        let host_network = spec.host_network.unwrap_or(false);
-        let policy = spec.dns_policy.as_deref().unwrap_or("ClusterFirst");
-        let mut dns = match (policy, &self.config.cluster_dns) {
-            ("None", _) => crate::runtime::DnsConfig::default(),
-            ("ClusterFirstWithHostNet", Some(c)) => c.clone(),
-            ("ClusterFirst", Some(c)) if !host_network => {
-                let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
-                let mut c = c.clone();
-                c.searches.insert(0, format!("{ns}.svc.cluster.local"));
-                c
-            }
-            _ if spec.dns_config.is_none() => return None,
-            _ => crate::runtime::DnsConfig::default(),
-        };
-        if let Some(extra) = &spec.dns_config {
-            dns.servers
-                .extend(extra.nameservers.iter().flatten().cloned());
-            dns.searches
-                .extend(extra.searches.iter().flatten().cloned());
-            for o in extra.options.iter().flatten() {
-                let name = o.name.clone().unwrap_or_default();
-                dns.options
-                    .retain(|x| x.split(':').next() != Some(name.as_str()));
-                dns.options.push(match &o.value {
-                    Some(v) => format!("{name}:{v}"),
-                    None => name,
-                });
-            }
-        }
-        Some(dns)
+        pod_dns(self.config.cluster_dns.as_ref(), pod)
     }
 
     /// Syncs one pod key; returns when to sync it again.
@@ -667,5 +637,119 @@ async fn prober(inner: Arc<Inner>) {
             }
         }
         inner.probes.retain(&live);
+    }
+}
+
+/// The resolver settings of `pod` per its dnsPolicy and dnsConfig (as upstream), given the
+/// cluster DNS settings (none without cluster DNS); `None`: the host's.
+fn pod_dns(
+    cluster_dns: Option<&crate::runtime::DnsConfig>,
+    pod: &Pod,
+) -> Option<crate::runtime::DnsConfig> {
+    let spec = pod.spec.as_ref()?;
+    let host_network = spec.host_network.unwrap_or(false);
+    let policy = spec.dns_policy.as_deref().unwrap_or("ClusterFirst");
+    let mut dns = match (policy, cluster_dns) {
+        ("None", _) => crate::runtime::DnsConfig::default(),
+        // ClusterFirst on the host's network falls back to the host's resolvers (Default)
+        ("ClusterFirstWithHostNet", Some(c)) | ("ClusterFirst", Some(c))
+            if policy == "ClusterFirstWithHostNet" || !host_network =>
+        {
+            let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+            let mut c = c.clone();
+            c.searches.insert(0, format!("{ns}.svc.cluster.local"));
+            c
+        }
+        _ if spec.dns_config.is_none() => return None,
+        _ => crate::runtime::DnsConfig::default(),
+    };
+    if let Some(extra) = &spec.dns_config {
+        dns.servers
+            .extend(extra.nameservers.iter().flatten().cloned());
+        dns.searches
+            .extend(extra.searches.iter().flatten().cloned());
+        for o in extra.options.iter().flatten() {
+            let name = o.name.clone().unwrap_or_default();
+            dns.options
+                .retain(|x| x.split(':').next() != Some(name.as_str()));
+            dns.options.push(match &o.value {
+                Some(v) => format!("{name}:{v}"),
+                None => name,
+            });
+        }
+    }
+    Some(dns)
+}
+
+#[cfg(test)]
+mod dns_tests {
+    use super::*;
+    use crate::runtime::DnsConfig;
+
+    fn cluster() -> DnsConfig {
+        DnsConfig {
+            servers: vec!["10.43.0.10".into()],
+            searches: vec!["svc.cluster.local".into(), "cluster.local".into()],
+            options: vec!["ndots:5".into()],
+        }
+    }
+
+    fn pod(spec: serde_json::Value) -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p", "namespace": "team"},
+            "spec": spec,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn policies_pick_cluster_or_host_resolvers_and_dns_config_merges() {
+        let c = cluster();
+        let first = pod_dns(Some(&c), &pod(serde_json::json!({"containers": []}))).unwrap();
+        assert_eq!(first.servers, ["10.43.0.10"]);
+        assert_eq!(
+            first.searches,
+            [
+                "team.svc.cluster.local",
+                "svc.cluster.local",
+                "cluster.local"
+            ]
+        );
+        // ClusterFirst on the host network: the host's resolvers; WithHostNet: the cluster's
+        let host = |policy: &str| {
+            pod(serde_json::json!({"containers": [], "hostNetwork": true, "dnsPolicy": policy}))
+        };
+        assert_eq!(pod_dns(Some(&c), &host("ClusterFirst")), None);
+        assert_eq!(
+            pod_dns(Some(&c), &host("ClusterFirstWithHostNet")),
+            Some(first.clone())
+        );
+        assert_eq!(pod_dns(Some(&c), &host("Default")), None);
+        // no cluster DNS (no proxy on this node): the host's
+        assert_eq!(
+            pod_dns(None, &pod(serde_json::json!({"containers": []}))),
+            None
+        );
+        // None takes dnsConfig alone; options override by name
+        let none = pod_dns(
+            Some(&c),
+            &pod(
+                serde_json::json!({"containers": [], "dnsPolicy": "None", "dnsConfig": {
+                "nameservers": ["192.0.2.53"], "searches": ["example.test"],
+                "options": [{"name": "ndots", "value": "2"}, {"name": "edns0"}]}}),
+            ),
+        )
+        .unwrap();
+        assert_eq!(none.servers, ["192.0.2.53"]);
+        assert_eq!(none.searches, ["example.test"]);
+        assert_eq!(none.options, ["ndots:2", "edns0"]);
+        let merged = pod_dns(
+            Some(&c),
+            &pod(serde_json::json!({"containers": [], "dnsConfig": {
+                "options": [{"name": "ndots", "value": "1"}]}})),
+        )
+        .unwrap();
+        assert_eq!(merged.options, ["ndots:1"]);
+        assert_eq!(merged.servers, ["10.43.0.10"]);
     }
 }
