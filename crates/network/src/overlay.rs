@@ -111,6 +111,15 @@ pub fn peers<'a>(nodes: impl IntoIterator<Item = &'a Node>, me: &str) -> Vec<Pee
             }
             let data: serde_json::Value = serde_json::from_str(a.get(BACKEND_DATA)?).ok()?;
             let mac = data["VtepMAC"].as_str()?.to_ascii_lowercase();
+            // a malformed MAC would fail the commands for every peer after it
+            let octets: Vec<&str> = mac.split(':').collect();
+            let valid = octets.len() == 6
+                && octets
+                    .iter()
+                    .all(|o| o.len() == 2 && o.chars().all(|c| c.is_ascii_hexdigit()));
+            if !valid {
+                return None;
+            }
             let node_ip: Ipv4Addr = a.get(PUBLIC_IP)?.parse().ok()?;
             let cidr = n.spec.as_ref()?.pod_cidr.clone()?;
             let gateway = network(&cidr).ok()?;
@@ -123,7 +132,8 @@ pub fn peers<'a>(nodes: impl IntoIterator<Item = &'a Node>, me: &str) -> Vec<Pee
         })
         .collect();
     out.sort();
-    // two nodes claiming one CIDR (a stale Node): the first keeps it
+    // two nodes claiming one CIDR (a stale Node): one keeps it, the same on every sync (the
+    // lower node IP), so the route does not flap
     let mut seen = BTreeSet::new();
     out.retain(|p| seen.insert(p.cidr.clone()));
     out
@@ -412,7 +422,7 @@ impl Overlay {
 /// Node change and every 30 s (healing entries removed behind its back).
 pub async fn run(client: kube::Client, node: String, node_ip: Ipv4Addr) {
     use kube::api::{Api, Patch, PatchParams};
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
     let nodes: Api<Node> = Api::all(client.clone());
     let overlay = Overlay::new(&node, node_ip);
     let pod_cidr = loop {
@@ -448,9 +458,17 @@ pub async fn run(client: kube::Client, node: String, node_ip: Ipv4Addr) {
     tokio::spawn(informer.run());
     store.wait_ready().await;
     let mut last: Option<Vec<Peer>> = None;
+    let mut reconciled = Instant::now();
     loop {
         let list = store.list();
         let want = peers(list.iter().map(|n| &**n), &node);
+        // every node's status heartbeat is a Node change: when the peers are the same, the
+        // kernel is compared at most every 10 s
+        if last.as_ref() == Some(&want) && reconciled.elapsed() < Duration::from_secs(10) {
+            let _ = tokio::time::timeout(Duration::from_secs(30), changed.notified()).await;
+            continue;
+        }
+        reconciled = Instant::now();
         let result = match overlay.ensure_device(&pod_cidr).await {
             Ok(()) => match overlay.sync(&want).await {
                 Ok(()) if last.as_ref() != Some(&want) => {
@@ -501,8 +519,17 @@ mod tests {
             node("b", Some("10.42.1.7/24"), "10.0.0.2"),
             node("c", None, "10.0.0.3"),
             bare,
-            // a stale node with b's CIDR: b (first in order) keeps it
+            // a stale node with b's CIDR: b (the lower node IP) keeps it
             node("d", Some("10.42.1.0/24"), "10.0.0.4"),
+            // a MAC that is not one: left out rather than failing every peer's commands
+            {
+                let mut n = node("e", Some("10.42.5.0/24"), "10.0.0.5");
+                n.metadata.annotations.as_mut().unwrap().insert(
+                    BACKEND_DATA.into(),
+                    r#"{"VNI":1,"VtepMAC":"02:zz:00:00:00:01; reboot"}"#.into(),
+                );
+                n
+            },
         ];
         let p = peers(&nodes, "a");
         assert_eq!(p.len(), 1, "{p:?}");

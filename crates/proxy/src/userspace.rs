@@ -17,8 +17,9 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
 /// How long a TCP connect to an endpoint may take before the next one is tried.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long a UDP client's session with its endpoint lives without traffic.
-const UDP_IDLE: Duration = Duration::from_secs(60);
+/// How long a UDP client's session with its endpoint lives without a reply (upstream's
+/// userspace proxy default; DNS clients use a new port per query, so sessions must go fast).
+const UDP_IDLE: Duration = Duration::from_millis(250);
 
 /// The endpoints of one Service port and how to choose among them.
 #[derive(Default)]
@@ -40,6 +41,10 @@ impl Choice {
         let affinity = *self.affinity.lock();
         if let Some(timeout) = affinity {
             let mut sticky = self.sticky.lock();
+            // forget expired clients now and then, so the map does not grow forever
+            if sticky.len() > 4096 {
+                sticky.retain(|_, (_, at)| at.elapsed() < timeout);
+            }
             if let Some((ep, at)) = sticky.get(&client) {
                 if at.elapsed() < timeout && endpoints.contains(ep) {
                     let ep = *ep;
@@ -53,6 +58,14 @@ impl Choice {
             self.sticky.lock().insert(client, (ep, Instant::now()));
         }
         Some(ep)
+    }
+
+    /// `ep` refused a connection from `client`: its affinity goes, so the next pick moves on.
+    fn failed(&self, client: IpAddr, ep: SocketAddr) {
+        let mut sticky = self.sticky.lock();
+        if sticky.get(&client).is_some_and(|(e, _)| *e == ep) {
+            sticky.remove(&client);
+        }
     }
 
     fn update(&self, p: &ServicePort) {
@@ -105,6 +118,8 @@ impl Relay {
 async fn relay_tcp(listener: TcpListener, choice: Arc<Choice>) {
     loop {
         let Ok((mut inbound, client)) = listener.accept().await else {
+            // out of file descriptors and the like: do not spin
+            tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
         let choice = choice.clone();
@@ -120,7 +135,10 @@ async fn relay_tcp(listener: TcpListener, choice: Arc<Choice>) {
                         let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                         return;
                     }
-                    _ => tracing::debug!(%ep, "endpoint did not accept; trying the next"),
+                    _ => {
+                        tracing::debug!(%ep, "endpoint did not accept; trying the next");
+                        choice.failed(client.ip(), ep);
+                    }
                 }
             }
             // no endpoint: the connection is closed
@@ -299,6 +317,15 @@ mod tests {
         let first = ask(relay_port).await;
         for _ in 0..4 {
             assert_eq!(ask(relay_port).await, first);
+        }
+        // an endpoint that refuses is passed over, also for a client it was sticky for
+        let dead = {
+            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            l.local_addr().unwrap()
+        };
+        relays.sync("t", &[port("tcp", &[dead, b], Some(60))]).await;
+        for _ in 0..4 {
+            assert_eq!(ask(relay_port).await, "b");
         }
         // an endpoint gone is never chosen; none left closes the connection
         relays.sync("t", &[port("tcp", &[b], Some(60))]).await;
