@@ -113,6 +113,17 @@ async fn sink(port: u16) -> Result<()> {
 /// Sends `bytes` to `addr` and waits until the far end has read them all and closed.
 async fn send(addr: SocketAddr, bytes: u64) -> Result<Duration> {
     let buf = vec![0x5au8; 256 * 1024];
+    // the sink may still be starting (Running comes before it listens): retry for a while
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match tokio::net::TcpStream::connect(addr).await {
+            Ok(_) => break,
+            Err(e) if Instant::now() > deadline => {
+                return Err(e).with_context(|| format!("connecting to {addr}"));
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
     let started = Instant::now();
     let mut s = tokio::net::TcpStream::connect(addr)
         .await
