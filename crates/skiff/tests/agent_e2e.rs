@@ -86,7 +86,7 @@ fn a_deployment_runs_and_serves_logs_exec_port_forward_and_cp() {
     assert_eq!(p["status"]["qosClass"], "BestEffort");
     assert_eq!(p["status"]["hostIP"], "127.0.0.1");
     let ip = p["status"]["podIP"].as_str().unwrap().to_string();
-    let net = 100 + c.port % 150;
+    let net = c.net;
     assert!(
         ip.starts_with(&format!("10.{net}.0.")),
         "pod IP {ip} from the node's pod CIDR"
@@ -879,7 +879,7 @@ spec:
     );
     wait_ready(&c, "there");
     let p = pod(&c, "there");
-    let net = 100 + c.port % 150;
+    let net = c.net;
     let ip = p["status"]["podIP"].as_str().unwrap();
     assert!(
         ip.starts_with(&format!("10.{net}.1.")),

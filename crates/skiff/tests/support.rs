@@ -28,6 +28,52 @@ pub struct Cluster {
     pub kubelet_port: Option<u16>,
     /// Extra server flags.
     extra: Vec<String>,
+    /// With a local node agent: the second octet of its cluster CIDR (`10.<net>.0.0/16`),
+    /// claimed for this cluster alone (see [`claim_net`]).
+    pub net: u16,
+    net_claim: Option<PathBuf>,
+}
+
+/// Claims a pod network `10.<net>.0.0/16` (100 ≤ net < 250) that no other live test cluster
+/// on this host uses, so parallel clusters never share a pod gateway (cluster DNS binds it):
+/// a file per network under /tmp/skiff-test-nets holds the owning process's pid; a claim
+/// whose process is gone is taken over.
+fn claim_net(seed: u16) -> (u16, PathBuf) {
+    let dir = Path::new("/tmp/skiff-test-nets");
+    std::fs::create_dir_all(dir).unwrap();
+    for k in 0..150u16 {
+        let net = 100 + (seed.wrapping_add(k)) % 150;
+        let path = dir.join(net.to_string());
+        let taken = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path);
+        match taken {
+            Ok(mut f) => {
+                use std::io::Write;
+                write!(f, "{}", std::process::id()).unwrap();
+                return (net, path);
+            }
+            Err(_) => {
+                let owner = std::fs::read_to_string(&path).unwrap_or_default();
+                let alive =
+                    !owner.is_empty() && Path::new(&format!("/proc/{}", owner.trim())).exists();
+                if !alive {
+                    let _ = std::fs::remove_file(&path);
+                    if let Ok(mut f) = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(&path)
+                    {
+                        use std::io::Write;
+                        write!(f, "{}", std::process::id()).unwrap();
+                        return (net, path);
+                    }
+                }
+            }
+        }
+    }
+    panic!("no free test pod network under /tmp/skiff-test-nets");
 }
 
 /// The name of the test image every agent cluster imports at start.
@@ -51,6 +97,8 @@ impl Cluster {
             child: None,
             kubelet_port: None,
             extra: Vec::new(),
+            net: 0,
+            net_claim: None,
         };
         c.boot();
         c
@@ -77,12 +125,16 @@ impl Cluster {
             "building the busybox image (needs Debian busybox-static): {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        let port = free_port();
+        let (net, claim) = claim_net(port);
         let mut c = Cluster {
             dir,
-            port: free_port(),
+            port,
             child: None,
             kubelet_port: Some(free_port()),
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            net,
+            net_claim: Some(claim),
         };
         c.boot();
         let node = c.node_name();
@@ -155,7 +207,7 @@ impl Cluster {
             Some(kp) => {
                 // clusters of parallel tests share the host: each gets its own pod range
                 // and bridge
-                let net = 100 + self.port % 150;
+                let net = self.net;
                 cmd.args(["--node-name", &self.node_name(), "--node-ip", "127.0.0.1"])
                     .args(["--kubelet-port", &kp.to_string()])
                     .args(["--cluster-cidr", &format!("10.{net}.0.0/16")])
@@ -327,6 +379,9 @@ impl Drop for Cluster {
         if self.kubelet_port.is_some() {
             // the pods' containers outlive the server: stop them and the agent's containerd
             self.killall();
+        }
+        if let Some(claim) = self.net_claim.take() {
+            let _ = std::fs::remove_file(claim);
         }
     }
 }
